@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+// enumd: an authoritative ENUM (RFC 6116) DNS server fed by the Emercoin chain.
+// Module map (see README "Where things live"):
+//   CLDNS, CCurl       system libraries (libldns, libcurl), each imported by exactly one Swift module
+//   CCurlShim          typed setters for the variadic curl_easy_setopt
+//   CNetShim           recvmmsg/sendmmsg, which need _GNU_SOURCE
+//   ENUMCore           numbers, names, records, zones, lookup; pure code, no I/O, no C
+//   DNSWire            the only importer of CLDNS: zone files, record encoding, packet checks in tests
+//   EmercoinRPC        the only importer of CCurl/CCurlShim: HTTP transport for the node's JSON-RPC
+//   DNSServer          query responder (pre-rendered answers), UDP and TCP listeners
+//   ServerConfig       the one Configuration struct and its config-file parser
+//   enumd              the thin command line (@main)
+import PackageDescription
+
+let package = Package(
+    name: "enumd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "enumd", targets: ["enumd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "CCurlShim", dependencies: ["CCurl"]),
+        .target(name: "CNetShim"),
+        .target(name: "ENUMCore"),
+        .target(name: "DNSWire", dependencies: ["CLDNS", "ENUMCore"]),
+        .target(name: "EmercoinRPC", dependencies: ["CCurlShim"]),
+        .target(
+            name: "DNSServer",
+            dependencies: [
+                "ENUMCore", "DNSWire", "CNetShim",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(name: "ServerConfig", dependencies: ["DNSServer", "ENUMCore"]),
+        .executableTarget(
+            name: "enumd",
+            dependencies: [
+                "ENUMCore", "DNSWire", "DNSServer", "EmercoinRPC", "ServerConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "ENUMCoreTests", dependencies: ["ENUMCore"]),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "ENUMCore"]),
+        .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSWire", "ENUMCore", "EmercoinRPC"]),
+        .testTarget(name: "ServerConfigTests", dependencies: ["ServerConfig"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["enumd", "ENUMCore", "DNSWire"]),
+    ]
+)

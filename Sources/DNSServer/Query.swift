@@ -1,0 +1,104 @@
+import ENUMCore
+
+/// DNS header bits (RFC 1035 section 4.1.1, RFC 4035 section 3.2 for CD).
+enum HeaderFlag {
+    static let qr: UInt16 = 0x8000
+    static let aa: UInt16 = 0x0400
+    static let tc: UInt16 = 0x0200
+    static let rd: UInt16 = 0x0100
+    static let cd: UInt16 = 0x0010
+}
+
+/// Response codes, including the EDNS extended BADVERS (RFC 6891 section 9).
+public enum Rcode: UInt16, Sendable {
+    case noError = 0, formErr = 1, servFail = 2, nxDomain = 3, notImp = 4, refused = 5
+    case badVers = 16
+}
+
+/// What a query's first pass says to do, in the order miekg/dns and NSD check it: the header
+/// first (too short or QR set: silence, since any reply to garbage can amplify; opcode not QUERY:
+/// NOTIMP), then the counts and the question (FORMERR), then EDNS.
+enum QueryCheck {
+    case drop
+    /// Reply with the header only (FORMERR, NOTIMP, REFUSED for NOTIFY); no question echoed.
+    case headerOnly(Rcode)
+    case query(ParsedQuery)
+}
+
+/// The parts of a well-formed query the responder needs. Offsets are into the query bytes.
+struct ParsedQuery {
+    var id: UInt16
+    var flags: UInt16
+    /// End of the question (after QCLASS); the question is bytes 12..<questionEnd.
+    var questionEnd: Int
+    /// Wire length of QNAME including the root label.
+    var qnameLength: Int
+    var labelCount: Int
+    var qtype: UInt16
+    var qclass: UInt16
+    var hasEDNS = false
+    var ednsVersion: UInt8 = 0
+    var udpSize: UInt16 = 512
+    var dnssecOK = false
+}
+
+/// Reads and checks the header, question and additional section of `q`.
+///
+/// A question name may not use compression (nothing precedes it to point to) and must respect
+/// RFC 1035 section 2.3.4 limits. Additional records are walked so that exactly one OPT with the
+/// root owner is accepted (RFC 6891 section 6.1.1); bytes after the last counted record are
+/// ignored, as NSD does.
+func checkQuery(_ q: UnsafeRawBufferPointer) -> QueryCheck {
+    guard q.count >= 12 else { return .drop }
+    @inline(__always) func u16(_ at: Int) -> UInt16 { UInt16(q[at]) << 8 | UInt16(q[at + 1]) }
+    let flags = u16(2)
+    guard flags & HeaderFlag.qr == 0 else { return .drop }
+    let opcode = (flags >> 11) & 0xF
+    if opcode == 4 { return .headerOnly(.refused) }  // NOTIFY: we are nobody's secondary
+    guard opcode == 0 else { return .headerOnly(.notImp) }
+    guard u16(4) == 1, u16(6) == 0, u16(8) == 0 else { return .headerOnly(.formErr) }
+    let arcount = Int(u16(10))
+
+    var p = 12
+    var labels = 0
+    while true {
+        guard p < q.count else { return .headerOnly(.formErr) }
+        let len = Int(q[p])
+        if len == 0 { p += 1; break }
+        guard len <= 63 else { return .headerOnly(.formErr) }  // pointers and extended label types
+        p += 1 + len
+        labels += 1
+        guard p - 12 < 255 else { return .headerOnly(.formErr) }
+    }
+    let qnameLength = p - 12
+    guard p + 4 <= q.count else { return .headerOnly(.formErr) }
+    var parsed = ParsedQuery(id: u16(0), flags: flags, questionEnd: p + 4, qnameLength: qnameLength,
+                             labelCount: labels, qtype: u16(p), qclass: u16(p + 2))
+    p += 4
+
+    for _ in 0..<arcount {
+        // Owner name: labels, possibly ending in a compression pointer.
+        let ownerStart = p
+        while true {
+            guard p < q.count else { return .headerOnly(.formErr) }
+            let len = Int(q[p])
+            if len == 0 { p += 1; break }
+            if len & 0xC0 == 0xC0 { p += 2; break }
+            guard len <= 63 else { return .headerOnly(.formErr) }
+            p += 1 + len
+        }
+        guard p + 10 <= q.count else { return .headerOnly(.formErr) }
+        let type = u16(p)
+        let rdlen = Int(u16(p + 8))
+        guard p + 10 + rdlen <= q.count else { return .headerOnly(.formErr) }
+        if type == RRType.opt.rawValue {
+            guard !parsed.hasEDNS, p == ownerStart + 1, q[ownerStart] == 0 else { return .headerOnly(.formErr) }
+            parsed.hasEDNS = true
+            parsed.udpSize = u16(p + 2)
+            parsed.ednsVersion = q[p + 5]
+            parsed.dnssecOK = q[p + 6] & 0x80 != 0
+        }
+        p += 10 + rdlen
+    }
+    return .query(parsed)
+}

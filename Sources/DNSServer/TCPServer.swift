@@ -1,0 +1,82 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// DNS over TCP (RFC 1035 section 4.2.2, RFC 7766): two-octet length-prefixed messages, any
+/// number of queries per connection answered in order, and the connection closed after
+/// `idleTimeout` without a complete query.
+final class TCPQueryHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let store: StateStore
+    private var pending: ByteBuffer?
+    private var scratch = [UInt8](repeating: 0, count: Responder.maxMessageSize)
+    private var wrote = false
+
+    init(store: StateStore) { self.store = store }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        if pending == nil { pending = incoming } else { pending!.writeBuffer(&incoming) }
+        while let length = pending!.getInteger(at: pending!.readerIndex, as: UInt16.self),
+              pending!.readableBytes >= 2 + Int(length) {
+            pending!.moveReaderIndex(forwardBy: 2)
+            let query = pending!.readSlice(length: Int(length))!
+            answer(query, context: context)
+        }
+        if pending!.readableBytes == 0 { pending = nil } else { pending!.discardReadBytes() }
+    }
+
+    private func answer(_ query: ByteBuffer, context: ChannelHandlerContext) {
+        guard let responder = store.responder else { return }
+        let n = query.withUnsafeReadableBytes { q in
+            scratch.withUnsafeMutableBytes { out in responder.respond(to: q, transport: .tcp, into: out) }
+        }
+        guard n > 0 else { return }
+        var buffer = context.channel.allocator.buffer(capacity: n + 2)
+        buffer.writeInteger(UInt16(n))
+        scratch.withUnsafeBytes { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        wrote = true
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if wrote { context.flush(); wrote = false }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) }
+        else { context.fireUserInboundEventTriggered(event) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// The TCP listener for one address.
+final class TCPServer: Sendable {
+    let channel: Channel
+    let address: ListenAddress
+
+    init(address: ListenAddress, group: EventLoopGroup, store: StateStore, idleTimeout: TimeAmount) async throws {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
+                    try channel.pipeline.syncOperations.addHandler(TCPQueryHandler(store: store))
+                }
+            }
+        let channel = try await bootstrap.bind(host: address.host, port: address.port).get()
+        self.channel = channel
+        self.address = ListenAddress(host: address.host, port: channel.localAddress?.port ?? address.port)
+    }
+
+    func stop() async {
+        try? await channel.close()
+    }
+}

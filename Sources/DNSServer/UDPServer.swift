@@ -1,0 +1,159 @@
+import CNetShim
+import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum ServerError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A socket call failed: which call, for which address, and errno's text.
+    case socket(call: String, address: String, reason: String)
+    public var description: String {
+        switch self {
+        case .socket(let c, let a, let r): return "\(c) for \(a) failed: \(r)"
+        }
+    }
+}
+
+func socketError(_ call: String, _ address: String) -> ServerError {
+    .socket(call: call, address: address, reason: String(cString: strerror(errno)))
+}
+
+/// UDP on plain sockets: one SO_REUSEPORT socket per worker thread, each thread reading and
+/// answering batches with recvmmsg/sendmmsg. No event loop and no allocation per datagram:
+/// that is what the hot path of an authoritative server needs.
+final class UDPServer: Sendable {
+    let address: ListenAddress
+    private let fds: [Int32]
+    private let stopping = Atomic<Bool>(false)
+    private let threads = Mutex<[pthread_t]>([])
+
+    /// Receive timeout, so that workers notice `stop()` without a signal.
+    static let pollInterval = timeval(tv_sec: 0, tv_usec: 200_000)
+    static let batch = 32
+    static let maxQuery = 4096
+
+    /// Binds `count` sockets on the same address; with port 0 the first one picks the port.
+    init(address requested: ListenAddress, count: Int) throws(ServerError) {
+        var address = requested
+        var fds: [Int32] = []
+        for _ in 0..<max(1, count) {
+            let sa: SocketAddress
+            do { sa = try SocketAddress(host: address.host, port: address.port) } catch {
+                throw .socket(call: "inet_pton", address: address.description, reason: error.description)
+            }
+            let fd = socket(sa.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard fd >= 0 else { throw socketError("socket", address.description) }
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size))
+            if sa.family == AF_INET6 {
+                setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
+            }
+            var tv = Self.pollInterval
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            var rcvbuf: Int32 = 4 << 20
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, socklen_t(MemoryLayout<Int32>.size))
+            var storage = sa.storage
+            let rc = withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, sa.length) }
+            }
+            guard rc == 0 else {
+                let e = socketError("bind (UDP)", address.description)
+                close(fd); fds.forEach { close($0) }
+                throw e
+            }
+            if address.port == 0, let p = SocketAddress.boundPort(fd) { address.port = p }
+            fds.append(fd)
+        }
+        self.address = address
+        self.fds = fds
+    }
+
+    func start(store: StateStore, logger: Logger) {
+        let started = fds.map { fd in
+            spawnThread { [self] in self.serve(fd: fd, store: store, logger: logger) }
+        }
+        threads.withLock { $0 = started }
+    }
+
+    /// Stops the workers (each within `pollInterval`) and closes the sockets.
+    func stop() {
+        stopping.store(true, ordering: .relaxed)
+        let ts = threads.withLock { t -> [pthread_t] in defer { t = [] }; return t }
+        for t in ts { pthread_join(t, nil) }
+        for fd in fds { close(fd) }
+    }
+
+    private func serve(fd: Int32, store: StateStore, logger: Logger) {
+        let n = Self.batch
+        let inBuf = UnsafeMutableRawBufferPointer.allocate(byteCount: n * Self.maxQuery, alignment: 16)
+        let outSize = 65535
+        let outBuf = UnsafeMutableRawBufferPointer.allocate(byteCount: n * outSize, alignment: 16)
+        let names = UnsafeMutablePointer<sockaddr_storage>.allocate(capacity: n)
+        let recvIov = UnsafeMutablePointer<iovec>.allocate(capacity: n)
+        let sendIov = UnsafeMutablePointer<iovec>.allocate(capacity: n)
+        let recvMsgs = UnsafeMutablePointer<enumd_mmsghdr>.allocate(capacity: n)
+        let sendMsgs = UnsafeMutablePointer<enumd_mmsghdr>.allocate(capacity: n)
+        defer {
+            inBuf.deallocate(); outBuf.deallocate(); names.deallocate()
+            recvIov.deallocate(); sendIov.deallocate(); recvMsgs.deallocate(); sendMsgs.deallocate()
+        }
+        for i in 0..<n {
+            recvIov[i] = iovec(iov_base: inBuf.baseAddress! + i * Self.maxQuery, iov_len: Self.maxQuery)
+            recvMsgs[i] = enumd_mmsghdr()
+            recvMsgs[i].msg_hdr.msg_iov = recvIov + i
+            recvMsgs[i].msg_hdr.msg_iovlen = 1
+            recvMsgs[i].msg_hdr.msg_name = UnsafeMutableRawPointer(names + i)
+            sendMsgs[i] = enumd_mmsghdr()
+            sendMsgs[i].msg_hdr.msg_iov = sendIov + i
+            sendMsgs[i].msg_hdr.msg_iovlen = 1
+        }
+        while !stopping.load(ordering: .relaxed) {
+            for i in 0..<n {
+                recvMsgs[i].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_storage>.size)
+                recvMsgs[i].msg_hdr.msg_flags = 0
+            }
+            let got = enumd_recvmmsg(fd, recvMsgs, UInt32(n), 1)
+            if got <= 0 {
+                if got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+                    logger.warning("UDP receive failed", metadata: ["address": "\(address)", "error": "\(String(cString: strerror(errno)))"])
+                }
+                continue
+            }
+            guard let responder = store.responder else { continue }
+            var out = 0
+            for i in 0..<Int(got) {
+                if recvMsgs[i].msg_hdr.msg_flags & enumd_msg_trunc() != 0 { continue }
+                let q = UnsafeRawBufferPointer(start: inBuf.baseAddress! + i * Self.maxQuery, count: Int(recvMsgs[i].msg_len))
+                let o = UnsafeMutableRawBufferPointer(start: outBuf.baseAddress! + out * outSize, count: outSize)
+                let len = responder.respond(to: q, transport: .udp, into: o)
+                guard len > 0 else { continue }
+                sendIov[out] = iovec(iov_base: o.baseAddress, iov_len: len)
+                sendMsgs[out].msg_hdr.msg_name = UnsafeMutableRawPointer(names + i)
+                sendMsgs[out].msg_hdr.msg_namelen = recvMsgs[i].msg_hdr.msg_namelen
+                out += 1
+            }
+            var sent = 0
+            while sent < out {
+                let r = enumd_sendmmsg(fd, sendMsgs + sent, UInt32(out - sent))
+                if r > 0 { sent += Int(r); continue }
+                if errno == EINTR { continue }
+                sent += 1  // skip the datagram the kernel refused (e.g. unreachable peer)
+            }
+        }
+    }
+}
+
+/// Starts a detached-from-Swift-concurrency OS thread running `body`.
+func spawnThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
+    final class Box { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
+    let box = Unmanaged.passRetained(Box(body)).toOpaque()
+    var tid = pthread_t()
+    let rc = pthread_create(&tid, nil, { arg in
+        let b = Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
+        b.body()
+        return nil
+    }, box)
+    precondition(rc == 0, "pthread_create failed: \(rc)")
+    return tid
+}

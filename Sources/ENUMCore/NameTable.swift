@@ -1,0 +1,136 @@
+/// Canonical lookup keys for names below a zone apex, and an immutable table of them.
+///
+/// A key is the name's labels relative to the apex, **reversed** (closest to the apex first),
+/// ASCII-lowercased, each followed by a 0x00 terminator; the octets 0x00 and 0x01 inside a label
+/// are escaped as `01 00` and `01 01`. Byte-wise order of keys is then exactly the canonical name
+/// order of RFC 4034 section 6.1, and a name's key is a prefix of the keys of all its descendants.
+/// That lets the table answer "does anything exist below this name?" (an empty non-terminal,
+/// RFC 8020) with one binary search instead of storing every parent label of every number.
+/// The apex itself has the empty key.
+public enum NameKey {
+    /// Appends the key of `labels` (leftmost first, as on the wire) to `out`.
+    public static func append<L: Collection>(labels: [L], to out: inout [UInt8]) where L.Element == UInt8 {
+        for label in labels.reversed() { appendLabel(label, to: &out) }
+    }
+
+    @inline(__always)
+    public static func appendLabel<L: Sequence>(_ label: L, to out: inout [UInt8]) where L.Element == UInt8 {
+        for b in label {
+            if b <= 1 { out.append(1); out.append(b) } else { out.append(asciiLower(b)) }
+        }
+        out.append(0)
+    }
+
+    /// The key of `name` relative to `apex`; nil when `name` is not at or below `apex`.
+    public static func relative(_ name: DomainName, to apex: DomainName) -> [UInt8]? {
+        guard name.isSubdomain(of: apex) else { return nil }
+        let labels = name.labels
+        var out: [UInt8] = []
+        append(labels: Array(labels.prefix(labels.count - apex.labelCount)), to: &out)
+        return out
+    }
+}
+
+/// An immutable set of name keys in canonical order, with O(1) exact lookup (open addressing on
+/// an FNV-1a hash) and O(log n) ordered lookup. All keys live in one byte arena, so a million
+/// names cost a few tens of megabytes and no per-name allocation.
+public struct NameTable: Sendable {
+    private let arena: [UInt8]
+    private let offsets: [UInt32]   // count + 1 entries; key i is arena[offsets[i]..<offsets[i+1]]
+    private let slots: [UInt32]     // 0 = empty, otherwise index + 1
+    private let mask: Int
+
+    public var count: Int { offsets.count - 1 }
+
+    /// `keys` must be sorted and unique (see `sortAndCheck`).
+    public init(sortedKeys keys: [[UInt8]]) {
+        var arena: [UInt8] = []
+        arena.reserveCapacity(keys.reduce(0) { $0 + $1.count })
+        var offsets: [UInt32] = [0]
+        offsets.reserveCapacity(keys.count + 1)
+        for k in keys {
+            arena.append(contentsOf: k)
+            offsets.append(UInt32(arena.count))
+        }
+        var size = 16
+        while size < keys.count * 2 { size <<= 1 }
+        var slots = [UInt32](repeating: 0, count: size)
+        let mask = size - 1
+        for (i, k) in keys.enumerated() {
+            var s = Int(truncatingIfNeeded: k.withUnsafeBufferPointer { Self.hash($0) }) & mask
+            while slots[s] != 0 { s = (s + 1) & mask }
+            slots[s] = UInt32(i + 1)
+        }
+        self.arena = arena; self.offsets = offsets; self.slots = slots; self.mask = mask
+    }
+
+    @inline(__always)
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        return h ^ (h >> 29)
+    }
+
+    public func key(at i: Int) -> ArraySlice<UInt8> {
+        arena[Int(offsets[i])..<Int(offsets[i + 1])]
+    }
+
+    /// The index of `key`, or nil.
+    public func find(_ key: UnsafeBufferPointer<UInt8>) -> Int? {
+        var s = Int(truncatingIfNeeded: Self.hash(key)) & mask
+        return arena.withUnsafeBufferPointer { a in
+            while true {
+                let v = slots[s]
+                if v == 0 { return nil }
+                let i = Int(v - 1)
+                let lo = Int(offsets[i]), hi = Int(offsets[i + 1])
+                if hi - lo == key.count && (key.isEmpty || memcmpEqual(a.baseAddress! + lo, key.baseAddress!, key.count)) {
+                    return i
+                }
+                s = (s + 1) & mask
+            }
+        }
+    }
+
+    public func find(_ key: [UInt8]) -> Int? { key.withUnsafeBufferPointer { find($0) } }
+
+    /// True when some key equals `prefix` or starts with it: the name exists, as a node or as an
+    /// empty non-terminal.
+    public func hasKey(withPrefix prefix: UnsafeBufferPointer<UInt8>) -> Bool {
+        let i = lowerBound(prefix)
+        guard i < count else { return false }
+        let k = key(at: i)
+        return k.count >= prefix.count && k.prefix(prefix.count).elementsEqual(prefix)
+    }
+
+    /// The first index whose key is not less than `key`.
+    public func lowerBound(_ key: UnsafeBufferPointer<UInt8>) -> Int {
+        var lo = 0, hi = count
+        arena.withUnsafeBufferPointer { a in
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                let s = Int(offsets[mid]), e = Int(offsets[mid + 1])
+                if Self.less(UnsafeBufferPointer(rebasing: a[s..<e]), key) { lo = mid + 1 } else { hi = mid }
+            }
+        }
+        return lo
+    }
+
+    @inline(__always)
+    static func less(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = min(x.count, y.count)
+        for i in 0..<n where x[i] != y[i] { return x[i] < y[i] }
+        return x.count < y.count
+    }
+
+    /// Sorts keys (with their payloads) in canonical order; returns the first duplicate if any.
+    public static func sortedUnique<T>(_ items: [([UInt8], T)]) -> [([UInt8], T)] {
+        items.sorted { a, b in a.0.lexicographicallyPrecedes(b.0) }
+    }
+}
+
+@inline(__always)
+func memcmpEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+    for i in 0..<n where a[i] != b[i] { return false }
+    return true
+}

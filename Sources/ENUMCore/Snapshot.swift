@@ -1,0 +1,33 @@
+/// Everything the DNS and HTTP fronts read, built complete away from them and published with one
+/// assignment (DESIGN.md "One writer, many readers"). Immutable.
+public final class Snapshot: Sendable {
+    /// Zones ordered longest apex first, so the first zone that contains a name is the closest one.
+    public let zones: [Zone]
+    /// Where the data came from and how fresh it is; zone-file-only snapshots have no chain height.
+    public let chainHeight: Int?
+    public let builtAt: Double
+
+    public init(zones: [Zone], chainHeight: Int? = nil, builtAt: Double = 0) throws(SnapshotError) {
+        var seen: Set<DomainName> = []
+        for z in zones {
+            guard seen.insert(z.apex.lowercased).inserted else { throw .duplicateApex(z.apex) }
+        }
+        self.zones = zones.sorted { $0.apex.labelCount > $1.apex.labelCount }
+        self.chainHeight = chainHeight
+        self.builtAt = builtAt
+    }
+
+    /// The zone that is authoritative for `name`, if any.
+    public func zone(for name: DomainName) -> Zone? {
+        zones.first { name.isSubdomain(of: $0.apex) }
+    }
+}
+
+public enum SnapshotError: Error, Equatable, Sendable, CustomStringConvertible {
+    case duplicateApex(DomainName)
+    public var description: String {
+        switch self {
+        case .duplicateApex(let a): return "two zones have the same apex \(a)"
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import DNSServer
+import ENUMCore
+
+/// Everything `enumd serve` can be told, in one place with its defaults. Filled from the config
+/// file (if any), then from command-line flags, which win. Each field documents its default.
+public struct Configuration: Sendable {
+    /// `dns`: addresses to answer DNS on, UDP and TCP each. Default `127.0.0.1:5353`.
+    public var dns: [ListenAddress] = [ListenAddress(host: "127.0.0.1", port: 5353)]
+    /// `zone`: zone files (RFC 1035 master format; the SOA owner is the apex).
+    /// Default `zones/e164.arpa.zone`.
+    public var zones: [String] = ["zones/e164.arpa.zone"]
+    /// `chain`: take records from the Emercoin chain (`on`) or serve zone files only (`off`).
+    /// Default `on`; the chain source arrives with the RPC client.
+    public var chain: Bool = true
+    /// `udp-threads`: UDP workers per address. Default: one per core.
+    public var udpThreads: Int = DNSServerConfiguration().udpThreads
+    /// `tcp-idle-timeout`: seconds before an idle TCP connection is closed (RFC 7766). Default 10.
+    public var tcpIdleTimeout: Int = 10
+    /// `max-udp-payload`: the largest UDP response, 512 to 4096. Default 1232 (DNS Flag Day 2020).
+    public var maxUDPPayload: Int = 1232
+    /// `minimal-responses`: leave the apex NS set out of positive answers. Default `off` (as NSD).
+    public var minimalResponses: Bool = false
+    /// `log-level`: trace, debug, info, notice, warning, error or critical. Default `info`.
+    public var logLevel: String = "info"
+
+    public init() {}
+
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    /// Reads a config file: one `key = value` a line, `#` starts a comment, repeatable keys
+    /// (`dns`, `zone`) add up; an unknown key or a bad value names its line.
+    public static func parse(_ text: String, path: String) throws(ConfigError) -> Configuration {
+        var c = Configuration()
+        var seenDNS = false, seenZone = false
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let lineNumber = index + 1
+            var line = Substring(raw)
+            if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
+            let trimmed = line.trimmingWhitespace()
+            if trimmed.isEmpty { continue }
+            guard let eq = trimmed.firstIndex(of: "=") else {
+                throw ConfigError(path: path, line: lineNumber, message: "expected 'key = value'")
+            }
+            let key = String(trimmed[..<eq].trimmingWhitespace())
+            let value = String(trimmed[trimmed.index(after: eq)...].trimmingWhitespace())
+            func fail(_ message: String) -> ConfigError { ConfigError(path: path, line: lineNumber, message: message) }
+            guard !value.isEmpty else { throw fail("'\(key)' has no value") }
+            switch key {
+            case "dns":
+                do {
+                    let a = try ListenAddress(parsing: value)
+                    if !seenDNS { c.dns = []; seenDNS = true }
+                    c.dns.append(a)
+                } catch { throw fail(error.description) }
+            case "zone":
+                if !seenZone { c.zones = []; seenZone = true }
+                c.zones.append(value)
+            case "chain": c.chain = try parseBool(value, key, fail)
+            case "minimal-responses": c.minimalResponses = try parseBool(value, key, fail)
+            case "udp-threads": c.udpThreads = try parseInt(value, key, 1...256, fail)
+            case "tcp-idle-timeout": c.tcpIdleTimeout = try parseInt(value, key, 1...3600, fail)
+            case "max-udp-payload": c.maxUDPPayload = try parseInt(value, key, 512...4096, fail)
+            case "log-level":
+                guard logLevels.contains(value) else { throw fail("log-level must be one of \(logLevels.joined(separator: ", "))") }
+                c.logLevel = value
+            default:
+                throw fail("unknown key '\(key)'")
+            }
+        }
+        return c
+    }
+
+    private static func parseBool(_ v: String, _ key: String, _ fail: (String) -> ConfigError) throws(ConfigError) -> Bool {
+        switch v.lowercased() {
+        case "on", "yes", "true": return true
+        case "off", "no", "false": return false
+        default: throw fail("'\(key)' must be on or off, not '\(v)'")
+        }
+    }
+
+    private static func parseInt(_ v: String, _ key: String, _ range: ClosedRange<Int>,
+                                 _ fail: (String) -> ConfigError) throws(ConfigError) -> Int {
+        guard let n = Int(v), range.contains(n) else {
+            throw fail("'\(key)' must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(v)'")
+        }
+        return n
+    }
+
+    public var serverConfiguration: DNSServerConfiguration {
+        var s = DNSServerConfiguration()
+        s.listen = dns
+        s.udpThreads = udpThreads
+        s.tcpIdleTimeout = .seconds(tcpIdleTimeout)
+        return s
+    }
+
+    public var responderOptions: ResponderOptions {
+        ResponderOptions(maxUDPPayload: maxUDPPayload, minimalResponses: minimalResponses)
+    }
+}
+
+/// A config file error, with the line it is on.
+public struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var path: String
+    public var line: Int
+    public var message: String
+    public var description: String { "\(path):\(line): \(message)" }
+}
+
+extension StringProtocol {
+    func trimmingWhitespace() -> SubSequence {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
+        guard let start = firstIndex(where: { !isSpace($0) }) else { return self[endIndex...] }
+        let end = lastIndex(where: { !isSpace($0) })!
+        return self[start...end]
+    }
+}

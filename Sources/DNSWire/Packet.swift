@@ -24,6 +24,10 @@ public struct DecodedPacket: Sendable, Equatable {
         public var udpSize: Int
         public var version: Int
         public var dnssecOK: Bool
+
+        public init(udpSize: Int, version: Int, dnssecOK: Bool) {
+            self.udpSize = udpSize; self.version = version; self.dnssecOK = dnssecOK
+        }
     }
 
     /// Decodes `bytes` with `ldns_wire2pkt`.

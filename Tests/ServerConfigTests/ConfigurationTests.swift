@@ -1,0 +1,65 @@
+import DNSServer
+import Testing
+@testable import ServerConfig
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let repoRoot: String = {
+    var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+    parts.removeLast(3)
+    return parts.joined(separator: "/")
+}()
+
+func read(_ path: String) -> String {
+    let fp = fopen(path, "r")!
+    defer { fclose(fp) }
+    var out = ""
+    var buf = [CChar](repeating: 0, count: 4096)
+    while fgets(&buf, Int32(buf.count), fp) != nil { out += String(cString: buf) }
+    return out
+}
+
+@Suite struct ConfigurationTests {
+    @Test func theShippedExampleParses() throws {
+        let c = try Configuration.parse(read(repoRoot + "/deploy/enumd.conf"), path: "deploy/enumd.conf")
+        #expect(c.dns == [ListenAddress(host: "0.0.0.0", port: 53)])
+        #expect(c.zones == ["/etc/enumd/zones/e164.arpa.zone"])
+        #expect(c.chain && !c.minimalResponses)
+        #expect(c.tcpIdleTimeout == 10 && c.maxUDPPayload == 1232 && c.logLevel == "info")
+    }
+
+    @Test func defaultsWhenEmpty() throws {
+        let c = try Configuration.parse("# nothing\n\n", path: "x")
+        #expect(c.dns == [ListenAddress(host: "127.0.0.1", port: 5353)])
+        #expect(c.zones == ["zones/e164.arpa.zone"])
+    }
+
+    @Test func repeatableKeysAddUp() throws {
+        let c = try Configuration.parse("dns = 127.0.0.1:53\ndns = [::1]:53  # v6\nzone = a.zone\nzone = b.zone\n", path: "x")
+        #expect(c.dns == [ListenAddress(host: "127.0.0.1", port: 53), ListenAddress(host: "::1", port: 53)])
+        #expect(c.zones == ["a.zone", "b.zone"])
+    }
+
+    @Test(arguments: [
+        ("dns = 127.0.0.1:53\nbogus = 1\n", 2, "unknown key 'bogus'"),
+        ("\n\ndns = localhost:53\n", 3, "must be an IPv4 or IPv6 address"),
+        ("dns = 127.0.0.1:99999\n", 1, "port must be a number"),
+        ("dns = ::1:53\n", 1, "write IPv6 addresses as [::1]:53"),
+        ("chain = maybe\n", 1, "must be on or off"),
+        ("max-udp-payload = 100\n", 1, "from 512 to 4096"),
+        ("just words\n", 1, "expected 'key = value'"),
+        ("zone =\n", 1, "has no value"),
+        ("log-level = loud\n", 1, "log-level must be one of"),
+    ])
+    func errorsNameTheLine(text: String, line: Int, message: String) {
+        do {
+            _ = try Configuration.parse(text, path: "test.conf")
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect(error.line == line)
+            #expect(error.description.hasPrefix("test.conf:\(line): "))
+            #expect(error.message.contains(message), "\(error)")
+        }
+    }
+}

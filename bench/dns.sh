@@ -39,7 +39,7 @@ out=$here/out
 
 n=100000 len=10 runs=3 servers="enumd,nsd,knot" mode=udp
 port_base=${PORT_BASE:-15353}
-usage() { sed -n '2,17p' "$0"; }
+usage() { sed -n '2,13p' "$0"; }
 while getopts "n:l:r:s:m:h" o; do
   case $o in
     n) n=$OPTARG;; l) len=$OPTARG;; r) runs=$OPTARG;; s) servers=$OPTARG;; m) mode=$OPTARG;;
@@ -79,6 +79,7 @@ mkdir -p "$out"
 
 # ---------------------------------------------------------------- cleanup
 started=()   # pids of servers this script started
+bench_pid="" # pid of the dnsbench.sh running, if any
 tree_pids() {  # $1 = pid; prints it and all its descendants
   local p=$1 c
   echo "$p"
@@ -98,6 +99,7 @@ stop_server() {  # $1 = pid: TERM the process tree, wait up to 10 s, then KILL w
 }
 cleanup() {
   local p
+  [ -n "$bench_pid" ] && stop_server "$bench_pid"
   for p in "${started[@]}"; do kill -0 "$p" 2>/dev/null && stop_server "$p"; done
 }
 trap cleanup EXIT
@@ -144,6 +146,9 @@ server:
     pidfile: "$out/nsd.pid"
     logfile: "$out/nsd.log"
     verbosity: 0
+    # NSD rate-limits each source by default (200 qps): off, or it measures RRL, not serving.
+    rrl-ratelimit: 0
+    rrl-whitelist-ratelimit: 0
 remote-control:
     control-enable: no
 zone:
@@ -188,7 +193,9 @@ wait_ready() {  # $1 = pid, $2 = port; waits up to 120 s for an SOA answer
   local deadline=$(( $(date +%s) + 120 )) i
   for i in $(seq 1 2400); do
     kill -0 "$1" 2>/dev/null || return 2
-    [ -n "$(dig @127.0.0.1 -p "$2" e164.arpa SOA +short +time=1 +tries=1 2>/dev/null)" ] && return 0
+    # dig +short prints errors (";; communications error ...") on stdout too: want the SOA's 7 fields
+    dig @127.0.0.1 -p "$2" e164.arpa SOA +short +time=1 +tries=1 2>/dev/null |
+      awk '!/^;/ && NF == 7 { ok = 1 } END { exit !ok }' && return 0
     [ "$(date +%s)" -ge "$deadline" ] && return 1
     sleep 0.05
   done
@@ -256,7 +263,12 @@ run_server() {  # $1 = name, $2 = port
   bad=$(check_answers "$port")
   if [ "$bad" -eq 0 ]; then R_CHECK[$name]=ok; else R_CHECK[$name]="INVALID($bad/200)"; fi
   log "$name: $bad mismatches; dnsperf ($mode, $runs x $len s, CPU 1)"
-  res=$("$here/dnsbench.sh" "${bench_args[@]}" 127.0.0.1 "$port" "$queries")
+  # In the background and waited for, so that a signal to this script stops the load at once.
+  "$here/dnsbench.sh" "${bench_args[@]}" 127.0.0.1 "$port" "$queries" >"$out/$name.bench" &
+  bench_pid=$!
+  wait "$bench_pid"
+  bench_pid=""
+  res=$(grep '^qps=' "$out/$name.bench")
   if [ -n "$res" ]; then
     R_QPS[$name]=$(sed -n 's/.*qps=\([0-9.]*\).*/\1/p' <<<"$res")
     R_LAT[$name]=$(sed -n 's/.*lat_ms=\([0-9.]*\).*/\1/p' <<<"$res")

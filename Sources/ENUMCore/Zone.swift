@@ -109,7 +109,7 @@ public final class Zone: Sendable {
 
     /// Looks up the name whose key (relative to this apex) is `key`.
     /// ANY is answered with one RRset, as RFC 8482 section 4.2 allows; which one follows NSD 4.6:
-    /// the SOA at the apex, elsewhere the type that appeared last in the zone file.
+    /// the SOA at the apex, elsewhere the RRset with the lowest type code.
     public func lookup(key: UnsafeBufferPointer<UInt8>, type: RRType) -> Lookup {
         if hasDelegations, let cut = delegationAbove(key, includingSelf: type != .ds) {
             return .delegation(node: cut)
@@ -130,7 +130,7 @@ public final class Zone: Sendable {
     private func answerRRSet(_ node: Node, _ type: RRType) -> Int? {
         if type == .any {
             if node.owner.labelCount == apex.labelCount, let soa = node.rrsetIndex(.soa) { return soa }
-            return node.rrsets.isEmpty ? nil : node.rrsets.count - 1
+            return node.rrsets.indices.min { node.rrsets[$0].type.rawValue < node.rrsets[$1].type.rawValue }
         }
         for (i, s) in node.rrsets.enumerated() where s.type == type { return i }
         for (i, s) in node.rrsets.enumerated() where s.type == .cname { return i }

@@ -46,7 +46,7 @@ func lookup(_ zone: Zone, _ qname: String, _ type: RRType) -> Zone.Lookup {
             ("0.9.8.7.6.5.4.3.2.1.E164.ARPA.", .naptr, .answer(node: node(number), rrset: 0)),
             (number, .txt, .answer(node: node(number), rrset: 1)),
             (number, .a, .noData),
-            (number, .any, .answer(node: node(number), rrset: 1)),
+            (number, .any, .answer(node: node(number), rrset: 1)),  // TXT (16) before NAPTR (35)
             ("3.2.1.e164.arpa.", .naptr, .noData),           // empty non-terminal (RFC 8020)
             ("1.e164.arpa.", .naptr, .noData),
             ("9.9.e164.arpa.", .naptr, .nameError),

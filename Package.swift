@@ -54,8 +54,10 @@ let package = Package(
         ),
         .testTarget(name: "ENUMCoreTests", dependencies: ["ENUMCore"]),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "ENUMCore"]),
-        .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSWire", "ENUMCore", "EmercoinRPC"]),
+        .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSWire", "ENUMCore"]),
         .testTarget(name: "ServerConfigTests", dependencies: ["ServerConfig"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["enumd", "ENUMCore", "DNSWire"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "EmercoinRPCTests", dependencies: ["EmercoinRPC", "TestSupport"], exclude: ["fixture_http.py"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["enumd", "ENUMCore", "DNSWire", "TestSupport"]),
     ]
 )

@@ -53,6 +53,7 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ]; }
 is_uint "$n" && is_uint "$len" && is_uint "$runs" || { echo "-n, -l and -r take positive integers" >&2; exit 1; }
 case $mode in udp|tcp) ;; *) echo "-m takes udp or tcp" >&2; exit 1;; esac
 IFS=, read -r -a server_list <<<"$servers"
+[ ${#server_list[@]} -gt 0 ] || { echo "-s takes a list such as enumd,nsd" >&2; exit 1; }
 for s in "${server_list[@]}"; do
   case $s in enumd|nsd|knot) ;; *) echo "unknown server '$s' (enumd, nsd, knot)" >&2; exit 1;; esac
 done

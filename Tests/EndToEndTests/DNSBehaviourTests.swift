@@ -2,6 +2,7 @@ import DNSWire
 import ENUMCore
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include <sys/socket.h>
 #include <stddef.h>
+#include <string.h>
+#include <netinet/in.h>
 #include "CNetShim.h"
 
 _Static_assert(sizeof(struct enumd_mmsghdr) == sizeof(struct mmsghdr), "mmsghdr layout");
@@ -14,3 +16,49 @@ int enumd_sendmmsg(int fd, struct enumd_mmsghdr *msgs, unsigned int vlen) {
 }
 
 int enumd_msg_trunc(void) { return MSG_TRUNC; }
+
+int enumd_enable_pktinfo(int fd, int ipv6) {
+    int one = 1;
+    if (ipv6) return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+    return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+}
+
+size_t enumd_control_space(void) {
+    size_t a = CMSG_SPACE(sizeof(struct in_pktinfo)), b = CMSG_SPACE(sizeof(struct in6_pktinfo));
+    return a > b ? a : b;
+}
+
+size_t enumd_reply_control(const struct msghdr *received, void *out, size_t capacity) {
+    struct msghdr m = *received;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+            size_t space = CMSG_SPACE(sizeof(struct in_pktinfo));
+            if (capacity < space) return 0;
+            struct in_pktinfo info;
+            memcpy(&info, CMSG_DATA(c), sizeof info);
+            /* Source = the address the query was sent to; let routing pick the interface. */
+            info.ipi_spec_dst = info.ipi_addr;
+            info.ipi_ifindex = 0;
+            memset(out, 0, space);
+            struct cmsghdr *r = (struct cmsghdr *)out;
+            r->cmsg_level = IPPROTO_IP;
+            r->cmsg_type = IP_PKTINFO;
+            r->cmsg_len = CMSG_LEN(sizeof info);
+            memcpy(CMSG_DATA(r), &info, sizeof info);
+            return space;
+        }
+        if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+            size_t space = CMSG_SPACE(sizeof(struct in6_pktinfo));
+            if (capacity < space) return 0;
+            /* Address and interface as received: link-local replies need the interface. */
+            memset(out, 0, space);
+            struct cmsghdr *r = (struct cmsghdr *)out;
+            r->cmsg_level = IPPROTO_IPV6;
+            r->cmsg_type = IPV6_PKTINFO;
+            r->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+            memcpy(CMSG_DATA(r), CMSG_DATA(c), sizeof(struct in6_pktinfo));
+            return space;
+        }
+    }
+    return 0;
+}

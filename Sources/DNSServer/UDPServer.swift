@@ -22,9 +22,14 @@ func socketError(_ call: String, _ address: String) -> ServerError {
 /// UDP on plain sockets: one SO_REUSEPORT socket per worker thread, each thread reading and
 /// answering batches with recvmmsg/sendmmsg. No event loop and no allocation per datagram:
 /// that is what the hot path of an authoritative server needs.
+///
+/// On a wildcard address (0.0.0.0, ::) each reply is sent from the address its query was sent
+/// to (IP_PKTINFO / IPV6_PKTINFO, RFC 1122 section 4.1.3.5's rule for UDP replies), as NSD and
+/// Knot do; otherwise a multi-homed host would answer from the wrong address.
 final class UDPServer: Sendable {
     let address: ListenAddress
     private let fds: [Int32]
+    private let wildcard: Bool
     private let stopping = Atomic<Bool>(false)
     private let threads = Mutex<[pthread_t]>([])
 
@@ -49,6 +54,13 @@ final class UDPServer: Sendable {
             if sa.family == AF_INET6 {
                 setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
             }
+            if requested.host == "0.0.0.0" || requested.host == "::" {
+                guard enumd_enable_pktinfo(fd, sa.family == AF_INET6 ? 1 : 0) == 0 else {
+                    let e = socketError("setsockopt(PKTINFO)", address.description)
+                    close(fd); fds.forEach { close($0) }
+                    throw e
+                }
+            }
             var tv = Self.pollInterval
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
             var rcvbuf: Int32 = 4 << 20
@@ -67,6 +79,8 @@ final class UDPServer: Sendable {
         }
         self.address = address
         self.fds = fds
+        self.wildcard = requested.host == "0.0.0.0" || requested.host == "::"
+
     }
 
     func start(store: StateStore, logger: Logger) {
@@ -94,7 +108,11 @@ final class UDPServer: Sendable {
         let sendIov = UnsafeMutablePointer<iovec>.allocate(capacity: n)
         let recvMsgs = UnsafeMutablePointer<enumd_mmsghdr>.allocate(capacity: n)
         let sendMsgs = UnsafeMutablePointer<enumd_mmsghdr>.allocate(capacity: n)
+        let controlSize = enumd_control_space()
+        let recvControl = UnsafeMutableRawPointer.allocate(byteCount: n * controlSize, alignment: 16)
+        let sendControl = UnsafeMutableRawPointer.allocate(byteCount: n * controlSize, alignment: 16)
         defer {
+            recvControl.deallocate(); sendControl.deallocate()
             inBuf.deallocate(); outBuf.deallocate(); names.deallocate()
             recvIov.deallocate(); sendIov.deallocate(); recvMsgs.deallocate(); sendMsgs.deallocate()
         }
@@ -112,6 +130,10 @@ final class UDPServer: Sendable {
             for i in 0..<n {
                 recvMsgs[i].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_storage>.size)
                 recvMsgs[i].msg_hdr.msg_flags = 0
+                if wildcard {
+                    recvMsgs[i].msg_hdr.msg_control = recvControl + i * controlSize
+                    recvMsgs[i].msg_hdr.msg_controllen = controlSize
+                }
             }
             let got = enumd_recvmmsg(fd, recvMsgs, UInt32(n), 1)
             if got <= 0 {
@@ -131,6 +153,12 @@ final class UDPServer: Sendable {
                 sendIov[out] = iovec(iov_base: o.baseAddress, iov_len: len)
                 sendMsgs[out].msg_hdr.msg_name = UnsafeMutableRawPointer(names + i)
                 sendMsgs[out].msg_hdr.msg_namelen = recvMsgs[i].msg_hdr.msg_namelen
+                if wildcard {
+                    let control = sendControl + out * controlSize
+                    let length = withUnsafePointer(to: &recvMsgs[i].msg_hdr) { enumd_reply_control($0, control, controlSize) }
+                    sendMsgs[out].msg_hdr.msg_control = length > 0 ? control : nil
+                    sendMsgs[out].msg_hdr.msg_controllen = length
+                }
                 out += 1
             }
             var sent = 0

@@ -133,6 +133,17 @@ import Glibc
         #expect(try dig(s.port, ["e164.arpa", "SOA"]).status == "NOERROR")
     }
 
+    /// Bound to 0.0.0.0, a query sent to 127.0.0.2 must be answered from 127.0.0.2 (dig drops a
+    /// reply from any other source), over UDP as over TCP.
+    @Test func wildcardListenerAnswersFromTheAddressAsked() throws {
+        let s = try EnumdServer(dns: "0.0.0.0:0")
+        for transport in ["+notcp", "+tcp"] {
+            let r = try run(try tool("dig"), ["@127.0.0.2", "-p", String(s.port), "+norec", "+time=2", "+tries=1", transport, number, "NAPTR"])
+            #expect(r.stdout.contains("status: NOERROR") && r.stdout.contains("ANSWER: 3"), "\(transport): \(r.stdout)")
+            #expect(!r.stdout.contains("reply from unexpected source"))
+        }
+    }
+
     @Test func ipv6Listener() throws {
         let s = try EnumdServer(dns: "[::1]:0")
         #expect(s.stderrText.contains("DNS listening on [::1]:\(s.port)"))

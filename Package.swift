@@ -8,6 +8,7 @@
 //   DNSWire            the only importer of CLDNS: zone files, record encoding, packet checks in tests
 //   EmercoinRPC        the only importer of CCurl/CCurlShim: HTTP transport for the node's JSON-RPC
 //   DNSServer          query responder (pre-rendered answers), UDP and TCP listeners
+//   ChainSync          the poller: chain names -> snapshot -> one swap; the state file for warm starts
 //   ServerConfig       the one Configuration struct and its config-file parser
 //   enumd              the thin command line (@main)
 import PackageDescription
@@ -42,11 +43,19 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "ChainSync",
+            dependencies: [
+                "ENUMCore", "DNSWire", "DNSServer", "EmercoinRPC",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(name: "ServerConfig", dependencies: ["DNSServer", "ENUMCore"]),
         .executableTarget(
             name: "enumd",
             dependencies: [
-                "ENUMCore", "DNSWire", "DNSServer", "EmercoinRPC", "ServerConfig",
+                "ENUMCore", "DNSWire", "DNSServer", "EmercoinRPC", "ChainSync", "ServerConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -56,6 +65,7 @@ let package = Package(
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "ENUMCore"]),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSWire", "ENUMCore"]),
         .testTarget(name: "ServerConfigTests", dependencies: ["ServerConfig"]),
+        .testTarget(name: "ChainSyncTests", dependencies: ["ChainSync", "ENUMCore", "DNSWire", "DNSServer"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "EmercoinRPCTests", dependencies: ["EmercoinRPC", "TestSupport"], exclude: ["fixture_http.py"]),
         .testTarget(name: "EndToEndTests", dependencies: ["enumd", "ENUMCore", "DNSWire", "TestSupport"]),

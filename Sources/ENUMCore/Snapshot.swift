@@ -5,9 +5,15 @@ public final class Snapshot: Sendable {
     public let zones: [Zone]
     /// Where the data came from and how fresh it is; zone-file-only snapshots have no chain height.
     public let chainHeight: Int?
+    /// Seconds since 1970 when the data was read (from the chain or the zone files).
     public let builtAt: Double
+    /// True for a snapshot loaded from the state directory that no sync has confirmed yet.
+    public let stale: Bool
+    /// The chain's numbers as published (nil when serving zone files only).
+    public let chain: ChainRecords?
 
-    public init(zones: [Zone], chainHeight: Int? = nil, builtAt: Double = 0) throws(SnapshotError) {
+    public init(zones: [Zone], chainHeight: Int? = nil, builtAt: Double = 0, stale: Bool = false,
+                chain: ChainRecords? = nil) throws(SnapshotError) {
         var seen: Set<DomainName> = []
         for z in zones {
             guard seen.insert(z.apex.lowercased).inserted else { throw .duplicateApex(z.apex) }
@@ -15,6 +21,8 @@ public final class Snapshot: Sendable {
         self.zones = zones.sorted { $0.apex.labelCount > $1.apex.labelCount }
         self.chainHeight = chainHeight
         self.builtAt = builtAt
+        self.stale = stale
+        self.chain = chain
     }
 
     /// The zone that is authoritative for `name`, if any.

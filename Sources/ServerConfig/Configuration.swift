@@ -23,6 +23,24 @@ public struct Configuration: Sendable {
     /// `log-level`: trace, debug, info, notice, warning, error or critical. Default `info`.
     public var logLevel: String = "info"
 
+    /// `rpc-url`: emercoind's JSON-RPC endpoint. Default `http://127.0.0.1:6662/`, or the
+    /// `rpcport` of emercoin.conf.
+    public var rpcURL: String? = nil
+    /// `rpc-user` and `rpc-password`: HTTP Basic credentials. Default: found as Emercoin's tools
+    /// find them (emercoin.conf, then the .cookie file).
+    public var rpcUser: String? = nil
+    public var rpcPassword: String? = nil
+    /// `rpc-cookie`: emercoind's `.cookie` file. Default: `~/.emercoin/.cookie` if no password.
+    public var rpcCookie: String? = nil
+    /// `emercoin-conf`: where to read rpcuser, rpcpassword and rpcport. Default `~/.emercoin/emercoin.conf`.
+    public var emercoinConf: String? = nil
+    /// `poll-interval`: seconds between checks of the chain tip. Default 30.
+    public var pollInterval: Int = 30
+    /// `state-dir`: where the last snapshot is saved for a warm start. Default: none.
+    public var stateDirectory: String? = nil
+    /// `default-ttl`: TTL of chain records without a TTL= line, in seconds. Default 3600.
+    public var defaultTTL: Int = 3600
+
     public init() {}
 
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
@@ -60,6 +78,14 @@ public struct Configuration: Sendable {
             case "udp-threads": c.udpThreads = try parseInt(value, key, 1...256, fail)
             case "tcp-idle-timeout": c.tcpIdleTimeout = try parseInt(value, key, 1...3600, fail)
             case "max-udp-payload": c.maxUDPPayload = try parseInt(value, key, 512...4096, fail)
+            case "rpc-url": c.rpcURL = value
+            case "rpc-user": c.rpcUser = value
+            case "rpc-password": c.rpcPassword = value
+            case "rpc-cookie": c.rpcCookie = value
+            case "emercoin-conf": c.emercoinConf = value
+            case "state-dir": c.stateDirectory = value
+            case "poll-interval": c.pollInterval = try parseInt(value, key, 1...86_400, fail)
+            case "default-ttl": c.defaultTTL = try parseInt(value, key, 0...604_800, fail)
             case "log-level":
                 guard logLevels.contains(value) else { throw fail("log-level must be one of \(logLevels.joined(separator: ", "))") }
                 c.logLevel = value

@@ -1,10 +1,13 @@
 import ArgumentParser
+import ChainSync
+import EmercoinRPC
 import DNSServer
 import DNSWire
 import ENUMCore
 import Logging
 import ServerConfig
 import ServiceLifecycle
+import Foundation
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,6 +40,30 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
+    @Option(help: ArgumentHelp("emercoind's JSON-RPC URL (default http://127.0.0.1:6662/ or emercoin.conf's rpcport).", valueName: "URL"))
+    var rpcUrl: String?
+
+    @Option(help: "RPC user name (default: from emercoin.conf, else the .cookie file).")
+    var rpcUser: String?
+
+    @Option(help: "RPC password.")
+    var rpcPassword: String?
+
+    @Option(help: ArgumentHelp("emercoind's .cookie file.", valueName: "FILE"))
+    var rpcCookie: String?
+
+    @Option(help: ArgumentHelp("Where to read rpcuser, rpcpassword and rpcport (default ~/.emercoin/emercoin.conf).", valueName: "FILE"))
+    var emercoinConf: String?
+
+    @Option(help: "Seconds between checks of the chain tip (default 30).")
+    var pollInterval: Int?
+
+    @Option(help: ArgumentHelp("Directory where the last snapshot is kept for a warm start.", valueName: "DIR"))
+    var stateDir: String?
+
+    @Option(help: "TTL in seconds of chain records without a TTL= line (default 3600).")
+    var defaultTtl: Int?
+
     func effectiveConfiguration() throws -> Configuration {
         var c = try config.map(loadConfig) ?? Configuration()
         do {
@@ -57,6 +84,20 @@ struct Serve: AsyncParsableCommand {
             c.maxUDPPayload = maxUdpPayload
         }
         if minimalResponses { c.minimalResponses = true }
+        if let rpcUrl { c.rpcURL = rpcUrl }
+        if let rpcUser { c.rpcUser = rpcUser }
+        if let rpcPassword { c.rpcPassword = rpcPassword }
+        if let rpcCookie { c.rpcCookie = rpcCookie }
+        if let emercoinConf { c.emercoinConf = emercoinConf }
+        if let stateDir { c.stateDirectory = stateDir }
+        if let pollInterval {
+            guard (1...86_400).contains(pollInterval) else { throw fail("--poll-interval must be 1 to 86400", code: 2) }
+            c.pollInterval = pollInterval
+        }
+        if let defaultTtl {
+            guard (0...604_800).contains(defaultTtl) else { throw fail("--default-ttl must be 0 to 604800", code: 2) }
+            c.defaultTTL = defaultTtl
+        }
         if let logLevel {
             guard Configuration.logLevels.contains(logLevel) else { throw fail("--log-level must be one of \(Configuration.logLevels.joined(separator: ", "))", code: 2) }
             c.logLevel = logLevel
@@ -87,15 +128,16 @@ struct Serve: AsyncParsableCommand {
         }
         let snapshot: Snapshot
         do { snapshot = try Snapshot(zones: loaded) } catch { throw fail(error.description, code: 1) }
-        if c.chain {
-            logger.notice("the Emercoin chain source is not built yet: serving zone files only (use --no-chain to silence this)")
-        }
         let store = StateStore(Responder(snapshot: snapshot, options: c.responderOptions))
         let server = DNSServer(configuration: c.serverConfiguration, store: store)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: DNSService(server: server, logger: logger))]
+        if c.chain {
+            services.append(.init(service: try makeChainSync(c, zones: loaded, store: store, logger: logger)))
+        } else {
+            logger.info("chain off: serving zone files only")
+        }
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: DNSService(server: server, logger: logger))],
-                                 gracefulShutdownSignals: [.sigterm, .sigint],
-                                 logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {
@@ -103,4 +145,35 @@ struct Serve: AsyncParsableCommand {
         }
         logger.info("stopped")
     }
+}
+
+/// The chain poller, its node found as Emercoin's tools find it, warm-started from the state dir.
+func makeChainSync(_ c: Configuration, zones: [Zone], store: StateStore, logger: Logger) throws -> ChainSync {
+    guard zones.contains(where: { $0.apex.lowercased == DomainName.e164Arpa }) else {
+        throw fail(SyncError.noE164Zone.description, code: 1)
+    }
+    let found: RPCDiscovery.Result
+    do {
+        found = try RPCDiscovery.discover(url: c.rpcURL, user: c.rpcUser, password: c.rpcPassword,
+                                          cookieFile: c.rpcCookie, emercoinConf: c.emercoinConf)
+    } catch { throw fail(error.description, code: 1) }
+    let client: RPCClient
+    do { client = try RPCClient(url: found.url, credentials: found.credentials) } catch { throw fail(error.description, code: 1) }
+    logger.info("chain: node at \(found.url), credentials from \(found.credentials?.source ?? "nowhere (none found)")")
+    var o = ChainSyncOptions()
+    o.pollInterval = .seconds(c.pollInterval)
+    o.defaultTTL = UInt32(c.defaultTTL)
+    o.stateDirectory = c.stateDirectory
+    o.responderOptions = c.responderOptions
+    if let dir = c.stateDirectory {
+        var isDir: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) {
+            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+                throw fail("--state-dir \(dir): cannot create: \(error.localizedDescription)", code: 1)
+            }
+        }
+    }
+    let sync = ChainSync(client: client, store: store, zones: zones, options: o, logger: logger)
+    sync.loadState()
+    return sync
 }

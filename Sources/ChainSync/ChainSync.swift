@@ -1,0 +1,188 @@
+import DNSServer
+import Dispatch
+import EmercoinRPC
+import ENUMCore
+import Logging
+import ServiceLifecycle
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How the poller runs. Each field's default is given beside it.
+public struct ChainSyncOptions: Sendable {
+    /// How often the chain tip is checked (`--poll-interval`). Default 30 s.
+    public var pollInterval: Duration = .seconds(30)
+    /// TTL of records without a `TTL=` line (`--default-ttl`). Default 3600 s.
+    public var defaultTTL: UInt32 = 3600
+    /// Where the last snapshot is kept for a warm start (`--state-dir`). Default: none.
+    public var stateDirectory: String? = nil
+    /// Names per `name_filter` page. Default 10,000.
+    public var pageSize: Int = 10_000
+    /// The longest wait between retries while the node fails. Default 60 s.
+    public var maxBackoff: Duration = .seconds(60)
+    public var responderOptions = ResponderOptions()
+    public init() {}
+}
+
+/// What the poller knows of the node and the served data, for the log and the status endpoint.
+public struct SyncStatus: Sendable, Equatable {
+    public enum Node: Sendable, Equatable {
+        case unknown, ok
+        /// In initial block download (-10) or warming up (-28).
+        case notReady(String)
+        /// Unreachable, timed out, refused credentials, or answering garbage.
+        case failing(String)
+    }
+    public var node: Node = .unknown
+    public var tip: Int? = nil
+    /// Height of the chain data being served.
+    public var servedHeight: Int? = nil
+    /// True until a sync with the node has confirmed the served data.
+    public var stale = true
+    public var lastSuccess: Double? = nil
+    public var lastSyncSeconds: Double? = nil
+    public var consecutiveFailures = 0
+    public var numbers = 0
+}
+
+/// Keeps the served snapshot in step with the chain: at start and whenever the tip changes, reads
+/// every `enum:` name, builds a complete snapshot away from the readers and publishes it with one
+/// swap. A failed or partial sync publishes nothing; the last good snapshot keeps being served.
+public final class ChainSync: Service, Sendable {
+    let client: RPCClient
+    let store: StateStore
+    let zones: [Zone]
+    let options: ChainSyncOptions
+    let logger: Logger
+    public let status = Mutex(SyncStatus())
+    private let queue = DispatchQueue(label: "enumd.chain-rpc")
+
+    public init(client: RPCClient, store: StateStore, zones: [Zone], options: ChainSyncOptions, logger: Logger) {
+        self.client = client; self.store = store; self.zones = zones; self.options = options; self.logger = logger
+    }
+
+    /// Serves the state directory's snapshot (marked stale) if there is a usable one.
+    /// Returns its height. A damaged file is reported and ignored.
+    @discardableResult
+    public func loadState() -> Int? {
+        guard let dir = options.stateDirectory else { return nil }
+        do {
+            guard let (height, items) = try StateFile.read(directory: dir) else {
+                logger.info("no state file in \(dir) yet: serving zone files until the first sync")
+                return nil
+            }
+            try publish(items: items, height: height, stale: true, readAt: now())
+            logger.notice("serving the saved snapshot of height \(height) from \(dir) (stale until the node confirms it)")
+            return height
+        } catch {
+            logger.error("\(error)")
+            return nil
+        }
+    }
+
+    public func run() async throws {
+        var backoff = Duration.seconds(1)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            var wait = options.pollInterval
+            do {
+                let tip = try await blocking { try self.client.blockCount() }
+                let needed = status.withLock { s in s.tip = tip; return s.servedHeight != tip || s.stale }
+                if needed { try await syncOnce(tip: tip) } else { markNode(.ok) }
+                backoff = .seconds(1)
+            } catch {
+                recordFailure(error)
+                wait = min(backoff, options.pollInterval)
+                backoff = min(backoff * 2, options.maxBackoff)
+            }
+            let pause = wait
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+            } catch { break }
+        }
+        logger.info("chain sync stopped")
+    }
+
+    /// One full sync at `tip`: every `enum:` name, then one swap. Public for tests and tools.
+    public func syncOnce(tip: Int) async throws {
+        let started = now()
+        let (items, height) = try await blocking { () throws -> ([NVSItem], Int) in
+            let info = try self.client.blockchainInfo()
+            if info.initialBlockDownload { throw SyncError.nodeNotReady("initial block download") }
+            // ^ anchors the filter: an unanchored "enum:" would also match "dns:enum:x".
+            var items: [NVSItem] = []
+            var seen: Set<[UInt8]> = []
+            var from = 0
+            while true {
+                let page = try self.client.nameFilter(regexp: "^enum:", from: from, count: self.options.pageSize)
+                for n in page where seen.insert(n.name).inserted {
+                    items.append(NVSItem(name: n.name, value: n.value, expiresAt: tip + n.expiresIn))
+                }
+                if page.count < self.options.pageSize { break }
+                from += page.count
+            }
+            return (items, tip)
+        }
+        try publish(items: items, height: height, stale: false, readAt: started)
+        let seconds = now() - started
+        let numbers = store.responder?.snapshot.chain?.numbers.count ?? 0
+        let wasFailing = status.withLock { s -> Bool in
+            let failing = s.consecutiveFailures > 0
+            s.node = .ok; s.stale = false; s.servedHeight = height; s.lastSuccess = now()
+            s.lastSyncSeconds = seconds; s.consecutiveFailures = 0; s.numbers = numbers
+            return failing
+        }
+        logger.info("synced height \(height): \(items.count) enum: names, \(numbers) numbers served, in \(String(format: "%.2f", seconds)) s\(wasFailing ? " (the node is answering again)" : "")")
+        if let dir = options.stateDirectory {
+            do { try StateFile.write(height: height, items: items, directory: dir) } catch {
+                logger.error("cannot save the snapshot (still serving it): \(error)")
+            }
+        }
+    }
+
+    private func publish(items: [NVSItem], height: Int, stale: Bool, readAt: Double) throws {
+        let chain = ChainRecords.build(items, height: height, defaultTTL: options.defaultTTL)
+        if !chain.skipped.isEmpty {
+            let summary = chain.skipped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+            logger.info("skipped at height \(height): \(summary)")
+            for p in chain.problems { logger.debug("skipped \(p.name): \(p.problem)") }
+        }
+        let snapshot = try SnapshotBuilder.build(zones: zones, chain: chain, builtAt: readAt, stale: stale)
+        store.publish(Responder(snapshot: snapshot, options: options.responderOptions))
+        status.withLock { s in s.servedHeight = height; s.stale = stale; s.numbers = chain.numbers.count }
+    }
+
+    private func markNode(_ node: SyncStatus.Node) { status.withLock { $0.node = node } }
+
+    private func recordFailure(_ error: Error) {
+        let node: SyncStatus.Node
+        if let e = error as? RPCError, e.nodeNotReady { node = .notReady(e.description) }
+        else if case SyncError.nodeNotReady(let why) = error { node = .notReady(why) }
+        else { node = .failing("\(error)") }
+        let (changed, height) = status.withLock { s -> (Bool, Int?) in
+            defer { s.node = node; s.consecutiveFailures += 1 }
+            return (s.node != node, s.servedHeight)
+        }
+        // Said once per change of state, not on every retry.
+        if changed {
+            let serving = height.map { "keeping the snapshot of height \($0)" } ?? "serving the zone files"
+            switch node {
+            case .notReady(let why): logger.warning("chain: node not ready (\(why)); \(serving)")
+            default: logger.warning("chain: sync failed (\(error)); \(serving); retrying with backoff")
+            }
+        }
+    }
+
+    /// Runs blocking RPC work off the cooperative thread pool.
+    private func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { cont in
+            queue.async { cont.resume(with: Result { try work() }) }
+        }
+    }
+}
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

@@ -1,0 +1,105 @@
+import DNSServer
+import DNSWire
+import ENUMCore
+import Foundation
+import Testing
+@testable import ChainSync
+
+let repoRoot: String = {
+    var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+    parts.removeLast(3)
+    return parts.joined(separator: "/")
+}()
+
+func item(_ name: String, _ value: String, expiresAt: Int = 5000) -> NVSItem {
+    NVSItem(name: Array(name.utf8), value: Array(value.utf8), expiresAt: expiresAt)
+}
+
+@Suite struct StateFileTests {
+    let items = [
+        item("enum:1234567890:0", "E2U+sip=100|10|!^.*$!sip:a@b!"),
+        NVSItem(name: Array("enum:0.9.8.7.6.5.4.3.2.1.e164.arpa".utf8), value: [0xC3, 0xA9, 0x00, 0xFF], expiresAt: -3),
+    ]
+
+    @Test func roundTrip() throws {
+        let decoded = try StateFile.decode(StateFile.encode(height: 123_456, items: items))
+        #expect(decoded.height == 123_456 && decoded.items == items)
+    }
+
+    @Test func everyTruncationAndEveryFlippedByteIsRefused() throws {
+        let data = StateFile.encode(height: 7, items: items)
+        for cut in 0..<data.count {
+            #expect(throws: StateFileError.self) { try StateFile.decode(Array(data.prefix(cut))) }
+        }
+        for i in 0..<data.count {
+            var d = data
+            d[i] ^= 0x40
+            #expect(throws: StateFileError.self) { try StateFile.decode(d) }
+        }
+    }
+
+    @Test func writeIsAtomicAndReadable() throws {
+        let dir = NSTemporaryDirectory() + "enumd-state-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try StateFile.read(directory: dir) == nil)
+        try StateFile.write(height: 9, items: items, directory: dir)
+        try StateFile.write(height: 10, items: Array(items.prefix(1)), directory: dir)
+        let r = try #require(try StateFile.read(directory: dir))
+        #expect(r.height == 10 && r.items.count == 1)
+        #expect(!FileManager.default.fileExists(atPath: StateFile.path(in: dir) + ".tmp"))
+        // A damaged file is reported, not trusted.
+        FileManager.default.createFile(atPath: StateFile.path(in: dir), contents: Data("ENUMDST1garbage-garbage-garbage-garbage".utf8))
+        #expect(throws: StateFileError.self) { try StateFile.read(directory: dir) }
+    }
+
+    @Test func unwritableDirectoryIsAnError() {
+        #expect(throws: StateFileError.self) { try StateFile.write(height: 1, items: items, directory: "/nonexistent-dir") }
+    }
+}
+
+@Suite struct SnapshotBuilderTests {
+    func demoZone() throws -> Zone { try ZoneFile.load(path: repoRoot + "/zones/e164.arpa.zone") }
+
+    func ask(_ snapshot: Snapshot, _ name: String, _ type: RRType = .naptr) throws -> DecodedPacket {
+        let responder = Responder(snapshot: snapshot)
+        let q = try DecodedPacket.query(name: name, type: type)
+        var out = [UInt8](repeating: 0, count: 65535)
+        let n = q.withUnsafeBytes { qb in out.withUnsafeMutableBytes { responder.respond(to: qb, transport: .tcp, into: $0) } }
+        return try DecodedPacket(Array(out[0..<n]))
+    }
+
+    @Test func chainNumbersJoinTheZoneAndTheSerialFollowsTheChain() throws {
+        let chain = ChainRecords.build([
+            item("enum:4915123456789:0", "E2U+sip=100|10|!^.*$!sip:chain@x!\nTTL=120"),
+            item("enum:1234567890:0", "E2U+sip=1|1|!^.*$!sip:override@x!"),   // the zone file has this name
+        ], height: 4242, defaultTTL: 3600)
+        let s = try SnapshotBuilder.build(zones: [demoZone()], chain: chain, builtAt: 0, stale: false)
+        let a = try ask(s, "9.8.7.6.5.4.3.2.1.5.1.9.4.e164.arpa.")
+        #expect(a.rcode == 0 && a.answer == ["9.8.7.6.5.4.3.2.1.5.1.9.4.e164.arpa.\t120\tIN\tNAPTR\t100 10 \"u\" \"E2U+sip\" \"!^.*$!sip:chain@x!\" ."])
+        let staticName = try ask(s, "0.9.8.7.6.5.4.3.2.1.e164.arpa.")
+        #expect(staticName.answer.count == 3 && !staticName.answer.joined().contains("override"))
+        let soa = try ask(s, "e164.arpa.", .soa)
+        #expect(soa.answer.first?.contains(" 4242 7200 3600 1209600 300") == true)
+        #expect(s.chainHeight == 4242 && !s.stale)
+        // The parents of a chain number are empty non-terminals.
+        #expect(try ask(s, "5.1.9.4.e164.arpa.").rcode == 0)
+    }
+
+    @Test func theChainNeedsAnE164Zone() throws {
+        let other = try Zone(apex: DomainName(parsing: "example."), records: [
+            ResourceRecord(owner: try DomainName(parsing: "example."), type: .soa, ttl: 1, rdata: [0, 0] + [UInt8](repeating: 0, count: 20)),
+            ResourceRecord(owner: try DomainName(parsing: "example."), type: .ns, ttl: 1, rdata: [0]),
+        ])
+        #expect(throws: SyncError.noE164Zone) {
+            try SnapshotBuilder.build(zones: [other], chain: ChainRecords.build([], height: 1, defaultTTL: 1), builtAt: 0, stale: false)
+        }
+    }
+
+    @Test func naptrRDATAMatchesWhatLibldnsParsesFromText() throws {
+        let n = NAPTR(order: 100, preference: 10, services: "E2U+sip", regexp: "!^.*$!sip:a@b!")
+        #expect(try n.rdata() == [0, 100, 0, 10, 1, 117, 7] + Array("E2U+sip".utf8) + [14] + Array("!^.*$!sip:a@b!".utf8) + [0])
+        let tooLong = NAPTR(order: 1, preference: 1, services: "E2U+sip", regexp: String(repeating: "a", count: 256))
+        #expect(throws: WireError.self) { try tooLong.rdata() }
+    }
+}

@@ -57,6 +57,8 @@ public final class ChainSync: Service, Sendable {
     let logger: Logger
     public let status = Mutex(SyncStatus())
     private let queue = DispatchQueue(label: "enumd.chain-rpc")
+    /// What was last said about skipped values, so each problem is logged once, not every sync.
+    private let reported = Mutex<(summary: String, names: Set<String>)>(("", []))
 
     public init(client: RPCClient, store: StateStore, zones: [Zone], options: ChainSyncOptions, logger: Logger) {
         self.client = client; self.store = store; self.zones = zones; self.options = options; self.logger = logger
@@ -142,11 +144,16 @@ public final class ChainSync: Service, Sendable {
 
     private func publish(items: [NVSItem], height: Int, stale: Bool, readAt: Double) throws {
         let chain = ChainRecords.build(items, height: height, defaultTTL: options.defaultTTL)
-        if !chain.skipped.isEmpty {
-            let summary = chain.skipped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-            logger.info("skipped at height \(height): \(summary)")
-            for p in chain.problems { logger.debug("skipped \(p.name): \(p.problem)") }
+        // Counted by reason at info (never a number in it), each name once at debug.
+        let summary = chain.skipped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+        let (sayIt, fresh) = reported.withLock { r -> (Bool, [(name: String, problem: String)]) in
+            let fresh = chain.problems.filter { !r.names.contains($0.name) }
+            for p in fresh { r.names.insert(p.name) }
+            defer { r.summary = summary }
+            return (summary != r.summary && !summary.isEmpty, fresh)
         }
+        if sayIt { logger.info("names skipped at height \(height): \(summary)") }
+        for p in fresh { logger.debug("skipped \(p.name): \(p.problem)") }
         let snapshot = try SnapshotBuilder.build(zones: zones, chain: chain, builtAt: readAt, stale: stale)
         store.publish(Responder(snapshot: snapshot, options: options.responderOptions))
         status.withLock { s in s.servedHeight = height; s.stale = stale; s.numbers = chain.numbers.count }

@@ -32,9 +32,9 @@ final class EnumdServer: @unchecked Sendable {
 
     var stderrText: String { lock.lock(); defer { lock.unlock() }; return errText }
 
-    init(_ extra: [String] = [], zone: String = Paths.demoZone, dns: String = "127.0.0.1:0") throws {
+    init(_ extra: [String] = [], zone: String = Paths.demoZone, dns: String = "127.0.0.1:0", chain: Bool = false) throws {
         process.executableURL = URL(fileURLWithPath: Paths.enumd)
-        process.arguments = ["serve", "--no-chain", "--dns", dns, "--zone", zone, "--udp-threads", "2"] + extra
+        process.arguments = ["serve"] + (chain ? [] : ["--no-chain"]) + ["--dns", dns, "--zone", zone, "--udp-threads", "2"] + extra
         process.standardError = errPipe
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice

@@ -27,6 +27,8 @@ func read(_ path: String) -> String {
         #expect(c.zones == ["/etc/enumd/zones/e164.arpa.zone"])
         #expect(c.chain && !c.minimalResponses)
         #expect(c.tcpIdleTimeout == 10 && c.maxUDPPayload == 1232 && c.logLevel == "info")
+        #expect(c.emercoinConf == "/etc/emercoin/emercoin.conf" && c.rpcURL == nil && c.rpcUser == nil)
+        #expect(c.pollInterval == 30 && c.stateDirectory == "/var/lib/enumd" && c.defaultTTL == 3600)
     }
 
     @Test func defaultsWhenEmpty() throws {
@@ -51,6 +53,8 @@ func read(_ path: String) -> String {
         ("just words\n", 1, "expected 'key = value'"),
         ("zone =\n", 1, "has no value"),
         ("log-level = loud\n", 1, "log-level must be one of"),
+        ("poll-interval = 0\n", 1, "from 1 to 86400"),
+        ("default-ttl = -5\n", 1, "from 0 to 604800"),
     ])
     func errorsNameTheLine(text: String, line: Int, message: String) {
         do {

@@ -1,0 +1,102 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One HTTP/1.0 POST to 127.0.0.1 over a plain socket (no client library needed in tests).
+public func httpPost(port: Int, path: String = "/", body: [UInt8], headers: [String: String] = [:],
+                     timeoutSeconds: Int = 30) throws -> (status: Int, body: [UInt8]) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = UInt16(port).bigEndian
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    guard rc == 0 else { throw TestFailure("connect to 127.0.0.1:\(port) failed") }
+    var head = "POST \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
+    for (k, v) in headers { head += "\(k): \(v)\r\n" }
+    let request = Array((head + "\r\n").utf8) + body
+    var sent = 0
+    while sent < request.count {
+        let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { throw TestFailure("send failed") }
+        sent += n
+    }
+    var response: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = recv(fd, &buf, buf.count, 0)
+        if n <= 0 { break }
+        response += buf[0..<n]
+    }
+    guard let split = response.firstRange(of: Array("\r\n\r\n".utf8)) else { throw TestFailure("no HTTP response") }
+    let statusLine = String(decoding: response[..<split.lowerBound], as: UTF8.self).split(separator: " ")
+    guard statusLine.count >= 2, let status = Int(statusLine[1]) else { throw TestFailure("bad status line") }
+    return (status, Array(response[split.upperBound...]))
+}
+
+/// The fake emercoind of Tests/Fakes/fake_emercoind.py: JSON-RPC as the reference describes,
+/// and a control API to mine, register, update, transfer, delete and inject faults.
+public final class FakeNode {
+    public let process: SpawnedProcess
+    public let rpcPort: Int
+    public let controlPort: Int
+    public let user = "enumd-test"
+    public let password = "not-a-real-password"
+    public let cookieFile: String
+
+    public static var script: String {
+        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(2)  // TestSupport/FakeNode.swift
+        return parts.joined(separator: "/") + "/Fakes/fake_emercoind.py"
+    }
+
+    public init(height: Int = 1000, extra: [String] = []) throws {
+        let dir = NSTemporaryDirectory() + "enumd-fake-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let ports = dir + "/ports.json"
+        cookieFile = dir + "/.cookie"
+        process = try SpawnedProcess(try tool("python3"), [Self.script, "--state-file", ports, "--rpc-user", user,
+                                                             "--rpc-password", password, "--cookie-file", cookieFile,
+                                                             "--height", String(height)] + extra)
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline {
+            if let d = FileManager.default.contents(atPath: ports),
+               let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any],
+               let r = o["rpc_port"] as? Int, let c = o["control_port"] as? Int {
+                rpcPort = r; controlPort = c
+                return
+            }
+            usleep(20_000)
+        }
+        process.stop()
+        throw TestFailure("the fake emercoind did not start")
+    }
+
+    /// Sends a control operation; returns the reply object. Throws when it says ok: false.
+    @discardableResult
+    public func control(_ op: [String: Any]) throws -> [String: Any] {
+        let body = try JSONSerialization.data(withJSONObject: op)
+        let r = try httpPost(port: controlPort, body: Array(body))
+        guard let o = try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any] else {
+            throw TestFailure("control reply is not JSON")
+        }
+        guard o["ok"] as? Bool == true else { throw TestFailure("control \(op["op"] ?? "?") failed: \(o["error"] ?? "?")") }
+        return o
+    }
+
+    public func mine(_ n: Int = 1) throws { try control(["op": "mine", "n": n]) }
+    public func register(_ name: String, _ value: String, days: Int = 365) throws { try control(["op": "register", "name": name, "value": value, "days": days]) }
+    public func update(_ name: String, _ value: String) throws { try control(["op": "update", "name": name, "value": value]) }
+    public func delete(_ name: String) throws { try control(["op": "delete", "name": name]) }
+    public func fault(_ mode: String, seconds: Double = 0) throws { try control(["op": "fault", "mode": mode, "seconds": seconds]) }
+    public func calls() throws -> [String: Int] { (try control(["op": "calls"])["calls"] as? [String: Int]) ?? [:] }
+
+    /// Flags that point `enumd serve` at this node.
+    public var serveArguments: [String] {
+        ["--rpc-url", "http://127.0.0.1:\(rpcPort)/", "--rpc-user", user, "--rpc-password", password]
+    }
+}

@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "ENUMCore"]),
         .testTarget(name: "DNSServerTests", dependencies: ["DNSServer", "DNSWire", "ENUMCore"]),
         .testTarget(name: "ServerConfigTests", dependencies: ["ServerConfig"]),
-        .testTarget(name: "ChainSyncTests", dependencies: ["ChainSync", "ENUMCore", "DNSWire", "DNSServer"]),
+        .testTarget(name: "ChainSyncTests", dependencies: ["ChainSync", "ENUMCore", "DNSWire", "DNSServer", "EmercoinRPC", "TestSupport"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "EmercoinRPCTests", dependencies: ["EmercoinRPC", "TestSupport"], exclude: ["fixture_http.py"]),
         .testTarget(name: "EndToEndTests", dependencies: ["enumd", "ENUMCore", "DNSWire", "TestSupport"]),

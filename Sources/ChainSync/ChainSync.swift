@@ -56,12 +56,18 @@ public final class ChainSync: Service, Sendable {
     let options: ChainSyncOptions
     let logger: Logger
     public let status = Mutex(SyncStatus())
+    /// Owner addresses and txids, filled in the background (nil without a second client).
+    public let details: NameDetails?
     private let queue = DispatchQueue(label: "enumd.chain-rpc")
     /// What was last said about skipped values, so each problem is logged once, not every sync.
     private let reported = Mutex<(summary: String, names: Set<String>)>(("", []))
 
-    public init(client: RPCClient, store: StateStore, zones: [Zone], options: ChainSyncOptions, logger: Logger) {
+    /// - Parameter detailsClient: a second connection for `name_show` (owner and txid for the
+    ///   HTTP API), so that those calls never hold up a sync. Nil: no details are fetched.
+    public init(client: RPCClient, detailsClient: RPCClient? = nil, store: StateStore, zones: [Zone],
+                options: ChainSyncOptions, logger: Logger) {
         self.client = client; self.store = store; self.zones = zones; self.options = options; self.logger = logger
+        self.details = detailsClient.map(NameDetails.init)
     }
 
     /// Serves the state directory's snapshot (marked stale) if there is a usable one.
@@ -126,6 +132,9 @@ public final class ChainSync: Service, Sendable {
             return (items, tip)
         }
         try publish(items: items, height: height, stale: false, readAt: started)
+        if let details, let chain = store.responder?.snapshot.chain {
+            details.refresh(items, servedNames: Set(chain.numbers.flatMap(\.names)), now: now())
+        }
         let seconds = now() - started
         let numbers = store.responder?.snapshot.chain?.numbers.count ?? 0
         let wasFailing = status.withLock { s -> Bool in

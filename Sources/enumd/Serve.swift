@@ -157,8 +157,11 @@ func makeChainSync(_ c: Configuration, zones: [Zone], store: StateStore, logger:
         found = try RPCDiscovery.discover(url: c.rpcURL, user: c.rpcUser, password: c.rpcPassword,
                                           cookieFile: c.rpcCookie, emercoinConf: c.emercoinConf)
     } catch { throw fail(error.description, code: 1) }
-    let client: RPCClient
-    do { client = try RPCClient(url: found.url, credentials: found.credentials) } catch { throw fail(error.description, code: 1) }
+    let client: RPCClient, detailsClient: RPCClient
+    do {
+        client = try RPCClient(url: found.url, credentials: found.credentials)
+        detailsClient = try RPCClient(url: found.url, credentials: found.credentials)
+    } catch { throw fail(error.description, code: 1) }
     logger.info("chain: node at \(found.url), credentials from \(found.credentials?.source ?? "nowhere (none found)")")
     var o = ChainSyncOptions()
     o.pollInterval = .seconds(c.pollInterval)
@@ -173,7 +176,7 @@ func makeChainSync(_ c: Configuration, zones: [Zone], store: StateStore, logger:
             }
         }
     }
-    let sync = ChainSync(client: client, store: store, zones: zones, options: o, logger: logger)
+    let sync = ChainSync(client: client, detailsClient: detailsClient, store: store, zones: zones, options: o, logger: logger)
     sync.loadState()
     return sync
 }

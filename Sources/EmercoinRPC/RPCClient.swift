@@ -119,7 +119,10 @@ public final class RPCClient: Sendable {
     /// One item of `name_filter` with `valuetype` base64, the value decoded to bytes.
     public struct FilteredName: Sendable, Equatable {
         public var name: [UInt8]
-        public var value: [UInt8]
+        /// Nil when the node cut the value short (builds that limit name_filter values to 300
+        /// characters and append "...(value too large - use name_show to see full value)"):
+        /// read it with `nameShow`.
+        public var value: [UInt8]?
         public var expiresIn: Int
     }
 
@@ -132,11 +135,10 @@ public final class RPCClient: Sendable {
         out.reserveCapacity(items.count)
         for case let item as [String: Any] in items {
             guard let name = item["name"] as? String, let value = item["value"] as? String,
-                  let expiresIn = (item["expires_in"] as? NSNumber)?.intValue,
-                  let bytes = Data(base64Encoded: value) else {
-                throw .badReply(method: "name_filter", detail: "an item lacks name, base64 value or expires_in")
+                  let expiresIn = (item["expires_in"] as? NSNumber)?.intValue else {
+                throw .badReply(method: "name_filter", detail: "an item lacks name, value or expires_in")
             }
-            out.append(FilteredName(name: Array(name.utf8), value: Array(bytes), expiresIn: expiresIn))
+            out.append(FilteredName(name: Array(name.utf8), value: Data(base64Encoded: value).map { Array($0) }, expiresIn: expiresIn))
         }
         guard out.count == items.count else { throw .badReply(method: "name_filter", detail: "an item is not an object") }
         return out

@@ -17,7 +17,8 @@ import TestSupport
     let sync: ChainSync
 
     init() throws {
-        node = try FakeNode()
+        // Like older emercoind builds: name_filter cuts values at 300 characters.
+        node = try FakeNode(extra: ["--filter-value-limit", "300"])
         let url = "http://127.0.0.1:\(node.rpcPort)/"
         let creds = RPCCredentials(user: node.user, password: node.password, source: "test")
         client = try RPCClient(url: url, credentials: creds)
@@ -38,6 +39,15 @@ import TestSupport
         #expect(chain.numbers.count == 5 && chain.height == 1001)
         #expect(store.responder?.snapshot.stale == false)
         #expect((try node.calls()["name_filter"] ?? 0) >= 3)
+    }
+
+    @Test func valuesCutShortByNameFilterAreReadWithNameShow() async throws {
+        let long = (0..<20).map { "E2U+sip=100|\($0)|!^.*$!sip:user\($0)@a-long-host.example!" }.joined(separator: "\n")
+        try node.register("enum:4930123456:0", long)
+        try node.mine()
+        try await sync.syncOnce(tip: try client.blockCount())
+        let chain = try #require(store.responder?.snapshot.chain)
+        #expect(chain.numbers.first?.naptrs.count == 20)
     }
 
     @Test func aFailedSyncPublishesNothing() async throws {

@@ -1570,15 +1570,17 @@ class Control:
         h, tm = c.height, c.block_time(c.height)
         exp = min(h + BLOCKS_PER_DAY * days, INT_MAX)
         pool = c.bulk_pool
-        getrandbits, randrange = rng.getrandbits, rng.randrange
+        getrandbits = rng.getrandbits
+        pow10 = [10 ** k for k in range(16)]
         i = 0
         attempts = 0
         while i < count:
             attempts += 1
             if attempts > count * 20 + 1000:
                 raise ValueError("could not find enough free numbers")
-            length = 8 + randrange(8)
-            number = str(1 + randrange(9)) + str(randrange(10 ** (length - 1))).zfill(length - 1)
+            r = getrandbits(64)                       # one draw: length, first digit, the rest
+            length = 8 + (r & 7)
+            number = "%d%0*d" % (1 + (r >> 3) % 9, length - 1, (r >> 7) % pow10[length - 1])
             if number in seen:
                 continue
             if conv == "seed" or (conv == "mixed" and i % 2 == 0):

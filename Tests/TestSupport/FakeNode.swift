@@ -92,7 +92,12 @@ public final class FakeNode {
     public func register(_ name: String, _ value: String, days: Int = 365) throws { try control(["op": "register", "name": name, "value": value, "days": days]) }
     public func update(_ name: String, _ value: String) throws { try control(["op": "update", "name": name, "value": value]) }
     public func delete(_ name: String) throws { try control(["op": "delete", "name": name]) }
-    public func fault(_ mode: String, seconds: Double = 0) throws { try control(["op": "fault", "mode": mode, "seconds": seconds]) }
+    /// `seconds` is the delay of the `slow` mode (the fake's default is 5).
+    public func fault(_ mode: String, seconds: Double? = nil) throws {
+        var op: [String: Any] = ["op": "fault", "mode": mode]
+        if let seconds { op["seconds"] = seconds }
+        try control(op)
+    }
     public func calls() throws -> [String: Int] { (try control(["op": "calls"])["calls"] as? [String: Int]) ?? [:] }
 
     /// Flags that point `enumd serve` at this node.

@@ -100,44 +100,46 @@ public enum SeedValue {
         guard value.count <= ChainLimits.maxValueLength else {
             out.problems.append("value of \(value.count) bytes is over the chain's 20 KiB limit"); return out
         }
-        guard let text = String(validating: value, as: UTF8.self) else {
+        guard String(validating: value, as: UTF8.self) != nil else {
             out.problems.append("value is not UTF-8"); return out
         }
-        let chars = Array(text)
+        // A byte scan: every byte that matters here is ASCII, and UTF-8 continuation bytes never are.
+        let v = value
         var i = 0
         var index = 0
-        func skipSpaces() { while i < chars.count, chars[i] == " " || chars[i] == "\t" || chars[i] == "\r" || chars[i] == "\n" { i += 1 } }
+        func skipSpaces() { while i < v.count, v[i] == 0x20 || v[i] == 0x09 || v[i] == 0x0D || v[i] == 0x0A { i += 1 } }
         while true {
             skipSpaces()
-            guard i < chars.count else { break }
-            let entry: String
-            if chars[i] == "\"" {
-                guard let close = chars[(i + 1)...].firstIndex(of: "\"") else {
+            guard i < v.count else { break }
+            let entry: ArraySlice<UInt8>
+            if v[i] == UInt8(ascii: "\"") {
+                guard let close = v[(i + 1)...].firstIndex(of: UInt8(ascii: "\"")) else {
                     out.problems.append("entry \(index + 1): unterminated quote"); break
                 }
-                entry = String(chars[(i + 1)..<close])
+                entry = v[(i + 1)..<close]
                 i = close + 1
             } else {
                 // Delimiter, three delimited fields, then flag letters.
-                let start = i, delim = chars[i]
+                let start = i, delim = v[i]
+                guard delim < 0x80 else { out.problems.append("entry \(index + 1): not a !regexp!uri! entry"); break }
                 var seen = 0, escaped = false
                 i += 1
-                while i < chars.count, seen < 2 {
-                    if escaped { escaped = false } else if chars[i] == "\\" { escaped = true } else if chars[i] == delim { seen += 1 }
+                while i < v.count, seen < 2 {
+                    if escaped { escaped = false } else if v[i] == UInt8(ascii: "\\") { escaped = true } else if v[i] == delim { seen += 1 }
                     i += 1
                 }
-                while i < chars.count, chars[i].isLetter { i += 1 }
-                entry = String(chars[start..<i])
+                while i < v.count, (v[i] | 0x20) >= UInt8(ascii: "a"), (v[i] | 0x20) <= UInt8(ascii: "z") { i += 1 }
+                entry = v[start..<i]
                 if seen < 2 {
                     out.problems.append("entry \(index + 1): not a !regexp!uri! entry"); break
                 }
             }
             index += 1
-            add(entry, index: index, to: &out)
+            add(String(decoding: entry, as: UTF8.self), index: index, to: &out)
             skipSpaces()
-            guard i < chars.count else { break }
-            guard chars[i] == "|" else {
-                out.problems.append("entry \(index + 1): unexpected '\(chars[i])' after an entry"); break
+            guard i < v.count else { break }
+            guard v[i] == UInt8(ascii: "|") else {
+                out.problems.append("entry \(index + 1): unexpected '\(Character(Unicode.Scalar(v[i] < 0x80 ? v[i] : 0x3F)))' after an entry"); break
             }
             i += 1
         }
@@ -176,14 +178,13 @@ public enum EnumerValue {
         guard value.count <= ChainLimits.maxValueLength else {
             out.problems.append("value of \(value.count) bytes is over the chain's 20 KiB limit"); return out
         }
-        guard let text = String(validating: value, as: UTF8.self) else {
+        guard String(validating: value, as: UTF8.self) != nil else {
             out.problems.append("value is not UTF-8"); return out
         }
         var lineNumber = 0
-        for line in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) {
+        for line in value.split(whereSeparator: { $0 == 0x0A || $0 == 0x0D }) {
             lineNumber += 1
-            let head = line.prefix(4).uppercased()
-            if head.hasPrefix("E2U") {
+            if hasPrefix(line, "E2U") {
                 guard out.naptrs.count < ChainLimits.maxNAPTRsPerNumber else {
                     out.problems.append("line \(lineNumber): more than \(ChainLimits.maxNAPTRsPerNumber) E2U lines"); continue
                 }
@@ -191,9 +192,11 @@ public enum EnumerValue {
                 case .success(let n): out.naptrs.append(n)
                 case .failure(let reason): out.problems.append("line \(lineNumber): \(reason.message)")
                 }
-            } else if head.hasPrefix("TTL=") {
-                let digits = line.dropFirst(4).prefix { $0.isASCII && $0.isNumber }
-                if let t = UInt32(digits), !digits.isEmpty { out.ttl = min(t, 0x7FFF_FFFF) } else {
+            } else if hasPrefix(line, "TTL=") {
+                let digits = line.dropFirst(4).prefix { $0 >= 0x30 && $0 <= 0x39 }
+                if !digits.isEmpty, digits.count <= 10, let t = UInt64(String(decoding: digits, as: UTF8.self)) {
+                    out.ttl = UInt32(min(t, 0x7FFF_FFFF))
+                } else {
                     out.problems.append("line \(lineNumber): TTL is not a number")
                 }
             }
@@ -203,32 +206,52 @@ public enum EnumerValue {
         return out
     }
 
+    /// EmerDNS compares the first characters without case.
+    static func hasPrefix(_ line: ArraySlice<UInt8>, _ prefix: StaticString) -> Bool {
+        let n = prefix.utf8CodeUnitCount
+        guard line.count >= n else { return false }
+        var i = line.startIndex
+        for k in 0..<n {
+            let c = line[i], p = prefix.utf8Start[k]
+            guard c == p || (c | 0x20) == (p | 0x20) && (p | 0x20) >= 0x61 && (p | 0x20) <= 0x7A else { return false }
+            i += 1
+        }
+        return true
+    }
+
     struct Reason: Error { let message: String }
 
-    static func e2u(_ line: Substring) -> Result<NAPTR, Reason> {
-        guard let eq = line.firstIndex(of: "=") else { return .failure(Reason(message: "E2U line without '='")) }
-        let service = String(line[..<eq]).trimmingTrailingSpaces()
-        guard service.utf8.count <= NAPTR.maxCharacterString, !service.contains(" ") else {
+    /// `service=order|preference|regexp`, read like sscanf("%u | %u | %s").
+    static func e2u(_ line: ArraySlice<UInt8>) -> Result<NAPTR, Reason> {
+        guard let eq = line.firstIndex(of: UInt8(ascii: "=")) else { return .failure(Reason(message: "E2U line without '='")) }
+        var serviceBytes = line[..<eq]
+        while let last = serviceBytes.last, last == 0x20 || last == 0x09 { serviceBytes = serviceBytes.dropLast() }
+        guard serviceBytes.count <= NAPTR.maxCharacterString, !serviceBytes.contains(0x20), !serviceBytes.contains(0x09) else {
             return .failure(Reason(message: "bad service field"))
         }
-        var rest = line[line.index(after: eq)...]
-        func spaces() { rest = rest.drop { $0 == " " || $0 == "\t" } }
+        var p = eq + 1
+        func spaces() { while p < line.endIndex, line[p] == 0x20 || line[p] == 0x09 { p += 1 } }
         func number() -> UInt16? {
             spaces()
-            let d = rest.prefix { $0.isASCII && $0.isNumber }
-            rest = rest.dropFirst(d.count)
-            return d.isEmpty ? nil : UInt16(d)
+            var v = 0, n = 0
+            while p < line.endIndex, line[p] >= 0x30, line[p] <= 0x39 {
+                v = v * 10 + Int(line[p] - 0x30); n += 1; p += 1
+                if v > Int(UInt16.max) { return nil }
+            }
+            return n == 0 ? nil : UInt16(v)
         }
-        func bar() -> Bool { spaces(); guard rest.first == "|" else { return false }; rest = rest.dropFirst(); return true }
+        func bar() -> Bool { spaces(); guard p < line.endIndex, line[p] == UInt8(ascii: "|") else { return false }; p += 1; return true }
         guard let order = number(), bar(), let pref = number(), bar() else {
             return .failure(Reason(message: "expected service=order|preference|regexp with numbers up to 65535"))
         }
         spaces()
-        let regexp = String(rest.prefix { $0 != " " && $0 != "\t" })
-        guard !regexp.isEmpty else { return .failure(Reason(message: "no regexp")) }
-        guard regexp.utf8.count <= NAPTR.maxCharacterString else { return .failure(Reason(message: "regexp longer than 255 bytes")) }
+        let start = p
+        while p < line.endIndex, line[p] != 0x20, line[p] != 0x09 { p += 1 }
+        guard p > start else { return .failure(Reason(message: "no regexp")) }
+        guard p - start <= NAPTR.maxCharacterString else { return .failure(Reason(message: "regexp longer than 255 bytes")) }
+        let regexp = String(decoding: line[start..<p], as: UTF8.self)
         if case .failure(let e) = naptrRegexpReplacement(regexp) { return .failure(Reason(message: "\(e)")) }
-        return .success(NAPTR(order: order, preference: pref, services: service, regexp: regexp))
+        return .success(NAPTR(order: order, preference: pref, services: String(decoding: serviceBytes, as: UTF8.self), regexp: regexp))
     }
 }
 

@@ -28,25 +28,32 @@ public struct NAPTR: Hashable, Sendable {
 /// `delim-char ere delim-char repl delim-char *flags`, where the delimiter is any character but
 /// a digit, a flag or a backslash, escaped inside the fields with a backslash, and the only flag
 /// is "i". Returns the `repl` part (the URI template), or why the field is not valid.
+/// Delimiters outside ASCII are refused (no ENUM deployment uses one, and it keeps this a byte scan).
 public func naptrRegexpReplacement(_ regexp: String) -> Result<String, RegexpError> {
-    guard let delim = regexp.first else { return .failure(.empty) }
-    guard !delim.isNumber, delim != "i", delim != "\\" else { return .failure(.badDelimiter(delim)) }
-    var parts: [String] = [""]
-    var escaped = false
-    for ch in regexp.dropFirst() {
-        if parts.count == 3 {
-            parts[2].append(ch)
-            continue
+    let first = regexp.first
+    var text = regexp
+    return text.withUTF8 { u -> Result<String, RegexpError> in
+        guard let d = u.first, let first else { return .failure(.empty) }
+        guard d < 0x80 else { return .failure(.badDelimiter(first)) }
+        guard !(0x30...0x39).contains(d), d != UInt8(ascii: "i"), d != UInt8(ascii: "\\") else {
+            return .failure(.badDelimiter(Character(Unicode.Scalar(d))))
         }
-        if escaped { parts[parts.count - 1].append(ch); escaped = false; continue }
-        if ch == "\\" { parts[parts.count - 1].append(ch); escaped = true; continue }
-        if ch == delim { parts.append(""); continue }
-        parts[parts.count - 1].append(ch)
+        var bounds: [Int] = []
+        var escaped = false
+        var i = 1
+        while i < u.count, bounds.count < 2 {
+            let c = u[i]
+            if escaped { escaped = false } else if c == UInt8(ascii: "\\") { escaped = true } else if c == d { bounds.append(i) }
+            i += 1
+        }
+        guard bounds.count == 2 else { return .failure(.wrongDelimiterCount) }
+        guard bounds[0] > 1 else { return .failure(.emptyPattern) }
+        let flags = UnsafeBufferPointer(rebasing: u[(bounds[1] + 1)...])
+        guard flags.allSatisfy({ $0 == UInt8(ascii: "i") }) else {
+            return .failure(.badFlags(String(decoding: flags, as: UTF8.self)))
+        }
+        return .success(String(decoding: UnsafeBufferPointer(rebasing: u[(bounds[0] + 1)..<bounds[1]]), as: UTF8.self))
     }
-    guard parts.count == 3 else { return .failure(.wrongDelimiterCount) }
-    guard !parts[0].isEmpty else { return .failure(.emptyPattern) }
-    guard parts[2].allSatisfy({ $0 == "i" }) else { return .failure(.badFlags(parts[2])) }
-    return .success(parts[1])
 }
 
 public enum RegexpError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -24,9 +24,19 @@ public enum NameKey {
     /// The key of `name` relative to `apex`; nil when `name` is not at or below `apex`.
     public static func relative(_ name: DomainName, to apex: DomainName) -> [UInt8]? {
         guard name.isSubdomain(of: apex) else { return nil }
-        let labels = name.labels
+        let wire = name.wire
+        // Label start offsets, walking the wire form once; no per-label arrays.
+        var starts: [Int] = []
+        starts.reserveCapacity(16)
+        var i = 0
+        while wire[i] != 0 { starts.append(i); i += 1 + Int(wire[i]) }
+        let relative = starts.count - apex.labelCount
         var out: [UInt8] = []
-        append(labels: Array(labels.prefix(labels.count - apex.labelCount)), to: &out)
+        out.reserveCapacity(wire.count + 8)
+        for k in stride(from: relative - 1, through: 0, by: -1) {
+            let s = starts[k]
+            appendLabel(wire[(s + 1)...(s + Int(wire[s]))], to: &out)
+        }
         return out
     }
 }

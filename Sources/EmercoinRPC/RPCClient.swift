@@ -63,6 +63,11 @@ public final class RPCClient: Sendable {
 
     /// Calls `method` and returns its `result` (any JSON value; `NSNull` for null).
     public func call(_ method: String, _ params: [Any] = []) throws(RPCError) -> Any {
+        try decode(method, try post(method, params))
+    }
+
+    /// Sends one request; returns the HTTP response after the status checks that need no body.
+    func post(_ method: String, _ params: [Any]) throws(RPCError) -> HTTPResponse {
         let request: [String: Any] = ["method": method, "params": params, "id": 1]
         let body: Data
         do { body = try JSONSerialization.data(withJSONObject: request) } catch {
@@ -75,8 +80,12 @@ public final class RPCClient: Sendable {
         switch response.status {
         case 401: throw .unauthorized
         case 403: throw .forbidden
-        default: break
+        default: return response
         }
+    }
+
+    /// The `result` of a JSON-RPC reply, or the error it carries.
+    func decode(_ method: String, _ response: HTTPResponse) throws(RPCError) -> Any {
         let json: Any
         do { json = try JSONSerialization.jsonObject(with: Data(response.body), options: [.fragmentsAllowed]) } catch {
             if response.status == 404 { throw .methodNotFound(method: method, message: "HTTP 404") }
@@ -129,7 +138,13 @@ public final class RPCClient: Sendable {
     /// `name_filter regexp 0 from count "" base64` (reference §1.2): `from` and `count` page in
     /// index order; expired names are included (the caller decides), deleted ones are not.
     public func nameFilter(regexp: String, from: Int, count: Int) throws(RPCError) -> [FilteredName] {
-        let r = try call("name_filter", [regexp, 0, from, count, "", "base64"])
+        let response = try post("name_filter", [regexp, 0, from, count, "", "base64"])
+        if response.status == 200, let fast = NameFilterReader.items(in: response.body) {
+            return fast.map { item in
+                FilteredName(name: item.name, value: Base64.decode(item.value), expiresIn: item.expiresIn)
+            }
+        }
+        let r = try decode("name_filter", response)
         guard let items = r as? [Any] else { throw .badReply(method: "name_filter", detail: "not an array") }
         var out: [FilteredName] = []
         out.reserveCapacity(items.count)

@@ -110,8 +110,13 @@ final class NSDServer {
         defer { nsd.stop() }
         let enumd = try EnumdServer(zone: zone)
         var mismatches = 0
-        let nsdAnswers = try digBatch(nsd.port, queries)
-        let enumdAnswers = try digBatch(enumd.port, queries)
+        var nsdAnswers = try digBatch(nsd.port, queries)
+        var enumdAnswers = try digBatch(enumd.port, queries)
+        // A reply lost to a busy machine is asked again (dig's own retry is off to keep it fast).
+        for (i, q) in queries.enumerated() {
+            for _ in 0..<3 where nsdAnswers[i].status.isEmpty { nsdAnswers[i] = try dig(nsd.port, q) }
+            for _ in 0..<3 where enumdAnswers[i].status.isEmpty { enumdAnswers[i] = try dig(enumd.port, q) }
+        }
         for (i, q) in queries.enumerated() {
             let theirs = nsdAnswers[i].caseFoldedOutsideQuestionAndAnswer
             let ours = enumdAnswers[i].caseFoldedOutsideQuestionAndAnswer

@@ -101,9 +101,8 @@ public final class RPCClient: Sendable {
             if code == -32601 { throw .methodNotFound(method: method, message: message) }
             throw .rpc(code: code, message: message, method: method)
         }
-        guard response.status == 200, let result = envelope["result"] else {
-            throw .http(status: response.status, method: method)
-        }
+        guard response.status == 200 else { throw .http(status: response.status, method: method) }
+        guard let result = envelope["result"] else { throw .badReply(method: method, detail: "no \"result\" member") }
         return result
     }
 

@@ -87,3 +87,71 @@ final class FixtureHTTPServer {
         }
     }
 }
+
+/// How RPCClient names each way a call can fail, against the HTTP fixture and the fake node.
+@Suite(.serialized) struct RPCClientErrorTests {
+    let server: FixtureHTTPServer
+    init() throws { server = try FixtureHTTPServer() }
+
+    func client(_ path: String) throws -> RPCClient {
+        try RPCClient(url: "http://127.0.0.1:\(server.port)\(path)", credentials: nil)
+    }
+
+    @Test func statusCodesBecomeNamedErrors() throws {
+        #expect(throws: RPCError.unauthorized) { try client("/status/401").call("getblockcount") }
+        #expect(throws: RPCError.forbidden) { try client("/status/403").call("getblockcount") }
+        #expect(throws: RPCError.http(status: 500, method: "getblockcount")) { try client("/status/500").call("getblockcount") }
+        // The fixture's 404 body is JSON without an error object: still "not found" by status.
+        #expect(throws: (any Error).self) { try client("/status/404").call("getblockcount") }
+    }
+
+    @Test func aReplyThatIsNotJSONIsNamed() throws {
+        #expect(throws: RPCError.badReply(method: "getblockcount", detail: "no \"result\" member")) {
+            try client("/echo").blockCount()  // JSON, but not a JSON-RPC envelope
+        }
+        #expect(throws: RPCError.badReply(method: "getblockcount", detail: "not JSON (2097152 bytes)")) {
+            try client("/big").blockCount()
+        }
+    }
+
+    @Test func unreachableNodeIsATransportError() throws {
+        let c = try RPCClient(url: "http://127.0.0.1:1/", credentials: nil)
+        #expect {
+            try c.blockCount()
+        } throws: { error in
+            guard case .transport(.unreachable) = error as? RPCError else { return false }
+            return true
+        }
+    }
+
+    @Test func rpcErrorsFromTheFakeNode() throws {
+        let node = try FakeNode()
+        let c = try RPCClient(url: "http://127.0.0.1:\(node.rpcPort)/",
+                              credentials: RPCCredentials(user: node.user, password: node.password, source: "test"))
+        #expect(try c.blockCount() == 1000)
+        #expect(try c.nameShow("enum:999:0") == nil)  // -4 "failed to read from name DB"
+        #expect {
+            try c.call("no_such_method")
+        } throws: { error in
+            guard case .methodNotFound(let m, _) = error as? RPCError else { return false }
+            return m == "no_such_method"
+        }
+        #expect {
+            try c.call("name_show", [12])
+        } throws: { error in
+            guard case .rpc(let code, _, _) = error as? RPCError else { return false }
+            return code == -1
+        }
+        try node.fault("warmup")
+        #expect {
+            try c.blockCount()
+        } throws: { error in (error as? RPCError)?.nodeNotReady == true }
+        try node.fault("garbage")
+        #expect {
+            try c.blockCount()
+        } throws: { error in
+            guard case .badReply = error as? RPCError else { return false }
+            return true
+        }
+    }
+}

@@ -56,6 +56,20 @@ public struct ParsedValue: Sendable, Equatable {
     /// One reason per dropped entry or line (or one for the whole value).
     public var problems: [String] = []
     public init() {}
+
+    /// What both conventions refuse whole: values past the chain's own size limit, and values
+    /// that are not UTF-8. Nil when the value may be parsed.
+    static func refusal(of value: [UInt8]) -> ParsedValue? {
+        var out = ParsedValue()
+        if value.count > ChainLimits.maxValueLength {
+            out.problems.append("value of \(value.count) bytes is over the chain's 20 KiB limit")
+        } else if String(validating: value, as: UTF8.self) == nil {
+            out.problems.append("value is not UTF-8")
+        } else {
+            return nil
+        }
+        return out
+    }
 }
 
 /// Bounds on what one value, and one number, may publish. An answer must fit a TCP message
@@ -96,13 +110,8 @@ public enum SeedValue {
     }
 
     public static func parse(_ value: [UInt8]) -> ParsedValue {
+        if let refused = ParsedValue.refusal(of: value) { return refused }
         var out = ParsedValue()
-        guard value.count <= ChainLimits.maxValueLength else {
-            out.problems.append("value of \(value.count) bytes is over the chain's 20 KiB limit"); return out
-        }
-        guard String(validating: value, as: UTF8.self) != nil else {
-            out.problems.append("value is not UTF-8"); return out
-        }
         // A byte scan: every byte that matters here is ASCII, and UTF-8 continuation bytes never are.
         let v = value
         var i = 0
@@ -174,13 +183,8 @@ public enum SeedValue {
 /// Each E2U line becomes one NAPTR with FLAGS "u" and REPLACEMENT ".".
 public enum EnumerValue {
     public static func parse(_ value: [UInt8]) -> ParsedValue {
+        if let refused = ParsedValue.refusal(of: value) { return refused }
         var out = ParsedValue()
-        guard value.count <= ChainLimits.maxValueLength else {
-            out.problems.append("value of \(value.count) bytes is over the chain's 20 KiB limit"); return out
-        }
-        guard String(validating: value, as: UTF8.self) != nil else {
-            out.problems.append("value is not UTF-8"); return out
-        }
         var lineNumber = 0
         for line in value.split(whereSeparator: { $0 == 0x0A || $0 == 0x0D }) {
             lineNumber += 1

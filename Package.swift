@@ -9,6 +9,7 @@
 //   EmercoinRPC        the only importer of CCurl/CCurlShim: HTTP transport for the node's JSON-RPC
 //   DNSServer          query responder (pre-rendered answers), UDP and TCP listeners
 //   ChainSync          the poller: chain names -> snapshot -> one swap; the state file for warm starts
+//   HTTPAPI            the Flask-compatible JSON API and /metrics on Hummingbird 2 (the only Hummingbird user)
 //   ServerConfig       the one Configuration struct and its config-file parser
 //   enumd              the thin command line (@main)
 import PackageDescription
@@ -24,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
@@ -51,11 +53,19 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "HTTPAPI",
+            dependencies: [
+                "ENUMCore", "DNSServer", "ChainSync",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(name: "ServerConfig", dependencies: ["DNSServer", "ENUMCore"]),
         .executableTarget(
             name: "enumd",
             dependencies: [
-                "ENUMCore", "DNSWire", "DNSServer", "EmercoinRPC", "ChainSync", "ServerConfig",
+                "ENUMCore", "DNSWire", "DNSServer", "EmercoinRPC", "ChainSync", "HTTPAPI", "ServerConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

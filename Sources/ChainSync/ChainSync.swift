@@ -44,6 +44,8 @@ public struct SyncStatus: Sendable, Equatable {
     public var lastSyncSeconds: Double? = nil
     public var consecutiveFailures = 0
     public var numbers = 0
+    /// Failed syncs by kind: unreachable, timeout, http, rpc, bad_reply, not_ready, other.
+    public var errors: [String: Int] = [:]
 }
 
 /// Keeps the served snapshot in step with the chain: at start and whenever the tip changes, reads
@@ -186,8 +188,19 @@ public final class ChainSync: Service, Sendable {
         if let e = error as? RPCError, e.nodeNotReady { node = .notReady(e.description) }
         else if case SyncError.nodeNotReady(let why) = error { node = .notReady(why) }
         else { node = .failing("\(error)") }
+        let kind: String
+        switch error {
+        case RPCError.transport(.unreachable): kind = "unreachable"
+        case RPCError.transport(.timeout): kind = "timeout"
+        case RPCError.unauthorized, RPCError.forbidden, RPCError.http, RPCError.methodNotFound: kind = "http"
+        case let e as RPCError where e.nodeNotReady: kind = "not_ready"
+        case SyncError.nodeNotReady: kind = "not_ready"
+        case RPCError.rpc: kind = "rpc"
+        case RPCError.badReply, RPCError.transport(.bodyTooLarge): kind = "bad_reply"
+        default: kind = "other"
+        }
         let (changed, height) = status.withLock { s -> (Bool, Int?) in
-            defer { s.node = node; s.consecutiveFailures += 1 }
+            defer { s.node = node; s.consecutiveFailures += 1; s.errors[kind, default: 0] += 1 }
             return (s.node != node, s.servedHeight)
         }
         // Said once per change of state, not on every retry.

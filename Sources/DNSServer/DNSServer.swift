@@ -23,6 +23,8 @@ public struct DNSServerConfiguration: Sendable {
 public final class DNSServer: Sendable {
     public let configuration: DNSServerConfiguration
     let store: StateStore
+    /// Query counts and latency, for the metrics endpoint.
+    public let statistics = DNSStatistics()
     let group: MultiThreadedEventLoopGroup
     private let running = Mutex<(udp: [UDPServer], tcp: [TCPServer])>(([], []))
 
@@ -44,8 +46,9 @@ public final class DNSServer: Sendable {
                     do {
                         let c = configuration.tcpIdleTimeout.components
                         let idle = TimeAmount.nanoseconds(c.seconds * 1_000_000_000 + c.attoseconds / 1_000_000_000)
-                        let tcp = try await TCPServer(address: udp.address, group: group, store: store, idleTimeout: idle)
-                        udp.start(store: store, logger: logger)
+                        let tcp = try await TCPServer(address: udp.address, group: group, store: store,
+                                                      statistics: statistics, idleTimeout: idle)
+                        udp.start(store: store, statistics: statistics, logger: logger)
                         running.withLock { $0.udp.append(udp); $0.tcp.append(tcp) }
                         bound.append(udp.address)
                         logger.info("DNS listening on \(udp.address) (UDP, TCP)")

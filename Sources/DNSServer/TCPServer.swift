@@ -10,13 +10,17 @@ final class TCPQueryHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias OutboundOut = ByteBuffer
 
     private let store: StateStore
+    private let statistics: DNSStatistics
+    private var counts = DNSStatistics.Counts()
     private var pending: ByteBuffer?
     private var scratch = [UInt8](repeating: 0, count: Responder.maxMessageSize)
     private var wrote = false
 
-    init(store: StateStore) { self.store = store }
+    init(store: StateStore, statistics: DNSStatistics) { self.store = store; self.statistics = statistics }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let received = monotonicMicroseconds()
+        let before = counts.queries[1].reduce(0, +)
         var incoming = unwrapInboundIn(data)
         if pending == nil { pending = incoming } else { pending!.writeBuffer(&incoming) }
         while let length = pending!.getInteger(at: pending!.readerIndex, as: UInt16.self),
@@ -26,12 +30,21 @@ final class TCPQueryHandler: ChannelInboundHandler, RemovableChannelHandler {
             answer(query, context: context)
         }
         if pending!.readableBytes == 0 { pending = nil } else { pending!.discardReadBytes() }
+        let answered = counts.queries[1].reduce(0, +) - before
+        if answered > 0 {
+            counts.observe(latencyMicroseconds: monotonicMicroseconds() - received, queries: answered)
+            statistics.add(&counts)
+        }
     }
 
     private func answer(_ query: ByteBuffer, context: ChannelHandlerContext) {
         guard let responder = store.responder else { return }
         let n = query.withUnsafeReadableBytes { q in
-            scratch.withUnsafeMutableBytes { out in responder.respond(to: q, transport: .tcp, into: out) }
+            scratch.withUnsafeMutableBytes { out in
+                let n = responder.respond(to: q, transport: .tcp, into: out)
+                counts.count(transport: .tcp, reply: UnsafeRawBufferPointer(out), length: n)
+                return n
+            }
         }
         guard n > 0 else { return }
         var buffer = context.channel.allocator.buffer(capacity: n + 2)
@@ -60,7 +73,8 @@ final class TCPServer: Sendable {
     let channel: Channel
     let address: ListenAddress
 
-    init(address: ListenAddress, group: EventLoopGroup, store: StateStore, idleTimeout: TimeAmount) async throws {
+    init(address: ListenAddress, group: EventLoopGroup, store: StateStore, statistics: DNSStatistics,
+         idleTimeout: TimeAmount) async throws {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -68,7 +82,7 @@ final class TCPServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
-                    try channel.pipeline.syncOperations.addHandler(TCPQueryHandler(store: store))
+                    try channel.pipeline.syncOperations.addHandler(TCPQueryHandler(store: store, statistics: statistics))
                 }
             }
         let channel = try await bootstrap.bind(host: address.host, port: address.port).get()

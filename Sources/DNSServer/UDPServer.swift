@@ -83,9 +83,9 @@ final class UDPServer: Sendable {
 
     }
 
-    func start(store: StateStore, logger: Logger) {
+    func start(store: StateStore, statistics: DNSStatistics, logger: Logger) {
         let started = fds.map { fd in
-            spawnThread { [self] in self.serve(fd: fd, store: store, logger: logger) }
+            spawnThread { [self] in self.serve(fd: fd, store: store, statistics: statistics, logger: logger) }
         }
         threads.withLock { $0 = started }
     }
@@ -98,7 +98,8 @@ final class UDPServer: Sendable {
         for fd in fds { close(fd) }
     }
 
-    private func serve(fd: Int32, store: StateStore, logger: Logger) {
+    private func serve(fd: Int32, store: StateStore, statistics: DNSStatistics, logger: Logger) {
+        var counts = DNSStatistics.Counts()
         let n = Self.batch
         let inBuf = UnsafeMutableRawBufferPointer.allocate(byteCount: n * Self.maxQuery, alignment: 16)
         let outSize = 65535
@@ -142,6 +143,7 @@ final class UDPServer: Sendable {
                 }
                 continue
             }
+            let received = monotonicMicroseconds()
             guard let responder = store.responder else { continue }
             var out = 0
             for i in 0..<Int(got) {
@@ -149,6 +151,7 @@ final class UDPServer: Sendable {
                 let q = UnsafeRawBufferPointer(start: inBuf.baseAddress! + i * Self.maxQuery, count: Int(recvMsgs[i].msg_len))
                 let o = UnsafeMutableRawBufferPointer(start: outBuf.baseAddress! + out * outSize, count: outSize)
                 let len = responder.respond(to: q, transport: .udp, into: o)
+                counts.count(transport: .udp, reply: UnsafeRawBufferPointer(o), length: len)
                 guard len > 0 else { continue }
                 sendIov[out] = iovec(iov_base: o.baseAddress, iov_len: len)
                 sendMsgs[out].msg_hdr.msg_name = UnsafeMutableRawPointer(names + i)
@@ -168,6 +171,8 @@ final class UDPServer: Sendable {
                 if errno == EINTR { continue }
                 sent += 1  // skip the datagram the kernel refused (e.g. unreachable peer)
             }
+            counts.observe(latencyMicroseconds: monotonicMicroseconds() - received, queries: Int(got))
+            statistics.add(&counts)
         }
     }
 }
@@ -184,4 +189,11 @@ func spawnThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
     }, box)
     precondition(rc == 0, "pthread_create failed: \(rc)")
     return tid
+}
+
+@inline(__always)
+func monotonicMicroseconds() -> Int {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec * 1_000_000 + ts.tv_nsec / 1000
 }

@@ -18,6 +18,9 @@ public struct NumberRecords: Sendable, Equatable {
     public var number: E164Number
     /// In the order the names were read: ENUMER `:0`, `:1`, ... then the seed name.
     public var naptrs: [NAPTR]
+    /// For each record in `naptrs`, its 0-based entry index if it came from the seed name
+    /// (the HTTP API shows those as the Flask backend did), nil for ENUMER records.
+    public var seedIndex: [Int?] = []
     /// One TTL for the set (RFC 2181 section 5.2): the smallest of the names' TTLs, capped by
     /// the time until the first of them expires.
     public var ttl: UInt32
@@ -76,17 +79,19 @@ public struct ChainRecords: Sendable {
             }
             if let item = seed[number] { contributing.append((item, SeedValue.parse(item.value))) }
 
-            var r = NumberRecords(number: number, naptrs: [], ttl: defaultTTL, names: [], expiresAt: Int.max)
+            var r = NumberRecords(number: number, naptrs: [], seedIndex: [], ttl: defaultTTL, names: [], expiresAt: Int.max)
             var rdataBytes = 0
             for (item, parsed) in contributing {
                 for p in parsed.problems { skip(item, category(p), detail: p) }
                 var used = false
-                for n in parsed.naptrs where !r.naptrs.contains(n) {
+                let isSeed: Bool
+                if case .seed = ENUMName(item.name) { isSeed = true } else { isSeed = false }
+                for (entry, n) in parsed.naptrs.enumerated() where !r.naptrs.contains(n) {
                     let size = 7 + n.flags.utf8.count + n.services.utf8.count + n.regexp.utf8.count + n.replacement.wire.count
                     guard r.naptrs.count < ChainLimits.maxNAPTRsPerNumber, rdataBytes + size <= ChainLimits.maxRDATAPerNumber else {
                         skip(item, "over the per-number limit"); break
                     }
-                    r.naptrs.append(n); rdataBytes += size; used = true
+                    r.naptrs.append(n); r.seedIndex.append(isSeed ? entry : nil); rdataBytes += size; used = true
                 }
                 guard used else { continue }
                 r.names.append(String(decoding: item.name, as: UTF8.self))
@@ -110,5 +115,20 @@ public struct ChainRecords: Sendable {
         }
         return String(problem[problem.index(after: colon)...].drop { $0 == " " }.prefix { $0 != "'" })
             .trimmingTrailingSpaces()
+    }
+}
+
+extension ChainRecords {
+    /// The records of `number`, by binary search.
+    public func records(for number: E164Number) -> NumberRecords? {
+        var lo = 0, hi = numbers.count
+        let key = Array(number.digits.utf8)
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            let d = Array(numbers[mid].number.digits.utf8)
+            if d == key { return numbers[mid] }
+            if d.lexicographicallyPrecedes(key) { lo = mid + 1 } else { hi = mid }
+        }
+        return nil
     }
 }

@@ -28,6 +28,8 @@ public final class Zone: Sendable {
     public let serial: UInt32
     public let hasWildcards: Bool
     public let hasDelegations: Bool
+    /// How many names carry NAPTR records (what "records served" counts).
+    public let naptrNameCount: Int
 
     /// Builds a zone from records, checking what NSD and Knot check before serving a zone:
     /// every owner at or below the apex, exactly one SOA and it at the apex, NS at the apex,
@@ -89,6 +91,7 @@ public final class Zone: Sendable {
         self.negativeTTL = min(soa.ttl, u32(rd.count - 4))
         self.hasWildcards = wild
         self.hasDelegations = deleg
+        self.naptrNameCount = nodes.reduce(0) { $0 + ($1.rrsetIndex(.naptr) == nil ? 0 : 1) }
     }
 
     /// The closed set of outcomes of a lookup inside this zone; the responder maps each to an

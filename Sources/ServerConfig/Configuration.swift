@@ -40,6 +40,8 @@ public struct Configuration: Sendable {
     public var stateDirectory: String? = nil
     /// `default-ttl`: TTL of chain records without a TTL= line, in seconds. Default 3600.
     public var defaultTTL: Int = 3600
+    /// `http`: the HTTP JSON API's address, or nil for `off`. Default `127.0.0.1:8080`.
+    public var http: ListenAddress? = ListenAddress(host: "127.0.0.1", port: 8080)
 
     public init() {}
 
@@ -78,6 +80,10 @@ public struct Configuration: Sendable {
             case "udp-threads": c.udpThreads = try parseInt(value, key, 1...256, fail)
             case "tcp-idle-timeout": c.tcpIdleTimeout = try parseInt(value, key, 1...3600, fail)
             case "max-udp-payload": c.maxUDPPayload = try parseInt(value, key, 512...4096, fail)
+            case "http":
+                if value == "off" { c.http = nil } else {
+                    do { c.http = try ListenAddress(parsing: value) } catch { throw fail(error.description) }
+                }
             case "rpc-url": c.rpcURL = value
             case "rpc-user": c.rpcUser = value
             case "rpc-password": c.rpcPassword = value

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HTTPAPI
 import ChainSync
 import EmercoinRPC
 import DNSServer
@@ -64,6 +65,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "TTL in seconds of chain records without a TTL= line (default 3600).")
     var defaultTtl: Int?
 
+    @Option(help: ArgumentHelp("Address of the HTTP JSON API, or 'off' (default 127.0.0.1:8080). Port 0 picks a free port.", valueName: "HOST:PORT"))
+    var http: String?
+
     func effectiveConfiguration() throws -> Configuration {
         var c = try config.map(loadConfig) ?? Configuration()
         do {
@@ -84,6 +88,11 @@ struct Serve: AsyncParsableCommand {
             c.maxUDPPayload = maxUdpPayload
         }
         if minimalResponses { c.minimalResponses = true }
+        if let http {
+            if http == "off" { c.http = nil } else {
+                do { c.http = try ListenAddress(parsing: http) } catch { throw fail("--http: \(error)", code: 2) }
+            }
+        }
         if let rpcUrl { c.rpcURL = rpcUrl }
         if let rpcUser { c.rpcUser = rpcUser }
         if let rpcPassword { c.rpcPassword = rpcPassword }
@@ -131,10 +140,20 @@ struct Serve: AsyncParsableCommand {
         let store = StateStore(Responder(snapshot: snapshot, options: c.responderOptions))
         let server = DNSServer(configuration: c.serverConfiguration, store: store)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: DNSService(server: server, logger: logger))]
+        var sync: ChainSync? = nil
         if c.chain {
-            services.append(.init(service: try makeChainSync(c, zones: loaded, store: store, logger: logger)))
+            let s = try makeChainSync(c, zones: loaded, store: store, logger: logger)
+            services.append(.init(service: s))
+            sync = s
         } else {
             logger.info("chain off: serving zone files only")
+        }
+        if let address = c.http {
+            var o = HTTPAPIOptions()
+            o.host = address.host
+            o.port = address.port
+            let api = HTTPAPI(store: store, sync: sync, dns: server.statistics, options: o)
+            services.append(.init(service: api.application(logger: Logger(label: "HTTPAPI"))))
         }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

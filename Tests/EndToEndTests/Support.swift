@@ -26,6 +26,8 @@ enum Paths {
 final class EnumdServer: @unchecked Sendable {
     let process = Process()
     private(set) var port = 0
+    /// The HTTP API's port when started with `--http 127.0.0.1:0`.
+    private(set) var httpPort = 0
     private let errPipe = Pipe()
     private let lock = NSLock()
     private var errText = ""
@@ -34,7 +36,8 @@ final class EnumdServer: @unchecked Sendable {
 
     init(_ extra: [String] = [], zone: String = Paths.demoZone, dns: String = "127.0.0.1:0", chain: Bool = false) throws {
         process.executableURL = URL(fileURLWithPath: Paths.enumd)
-        process.arguments = ["serve"] + (chain ? [] : ["--no-chain"]) + ["--dns", dns, "--zone", zone, "--udp-threads", "2"] + extra
+        process.arguments = ["serve"] + (chain ? [] : ["--no-chain"]) + ["--dns", dns, "--zone", zone, "--udp-threads", "2"]
+            + (extra.contains("--http") ? [] : ["--http", "off"]) + extra
         process.standardError = errPipe
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
@@ -47,8 +50,13 @@ final class EnumdServer: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
             if let r = stderrText.range(of: #"DNS listening on \S+:\d+"#, options: .regularExpression) {
-                port = Int(stderrText[r].split(separator: ":").last!)!
-                return
+                let wantsHTTP = extra.contains("--http") && !extra.contains("off")
+                let h = stderrText.range(of: #"HTTP listening on \S+:\d+"#, options: .regularExpression)
+                if !wantsHTTP || h != nil {
+                    port = Int(stderrText[r].split(separator: ":").last!)!
+                    if let h { httpPort = Int(stderrText[h].split(separator: ":").last!)! }
+                    return
+                }
             }
             if !process.isRunning { break }
             usleep(20_000)

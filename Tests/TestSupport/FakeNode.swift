@@ -6,6 +6,23 @@ import Glibc
 /// One HTTP/1.0 POST to 127.0.0.1 over a plain socket (no client library needed in tests).
 public func httpPost(port: Int, path: String = "/", body: [UInt8], headers: [String: String] = [:],
                      timeoutSeconds: Int = 30) throws -> (status: Int, body: [UInt8]) {
+    let r = try httpRequest(port: port, method: "POST", path: path, body: body,
+                            headers: ["Content-Type": "application/json"].merging(headers) { $1 }, timeoutSeconds: timeoutSeconds)
+    return (r.status, r.body)
+}
+
+/// An HTTP reply: status, headers (names lower-cased) and body.
+public struct HTTPReply {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: [UInt8]
+    public var text: String { String(decoding: body, as: UTF8.self) }
+    public var json: [String: Any]? { try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] }
+}
+
+/// One HTTP/1.0 request to 127.0.0.1 over a plain socket; the path is sent as given.
+public func httpRequest(port: Int, method: String = "GET", path: String, body: [UInt8] = [], headers: [String: String] = [:],
+                        timeoutSeconds: Int = 30) throws -> HTTPReply {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
@@ -16,7 +33,7 @@ public func httpPost(port: Int, path: String = "/", body: [UInt8], headers: [Str
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
     guard rc == 0 else { throw TestFailure("connect to 127.0.0.1:\(port) failed") }
-    var head = "POST \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n"
+    var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
     for (k, v) in headers { head += "\(k): \(v)\r\n" }
     let request = Array((head + "\r\n").utf8) + body
     var sent = 0
@@ -25,17 +42,33 @@ public func httpPost(port: Int, path: String = "/", body: [UInt8], headers: [Str
         guard n > 0 else { throw TestFailure("send failed") }
         sent += n
     }
+    // Read until the server closes, or until Content-Length says the body is complete
+    // (a HEAD reply has a Content-Length but no body: stop at the headers then).
     var response: [UInt8] = []
     var buf = [UInt8](repeating: 0, count: 65536)
     while true {
+        if let end = response.firstRange(of: Array("\r\n\r\n".utf8)) {
+            let head = String(decoding: response[..<end.lowerBound], as: UTF8.self).lowercased()
+            if method == "HEAD" { break }
+            if let r = head.range(of: "content-length:") {
+                let n = Int(head[r.upperBound...].prefix { $0 != "\r" }.trimmingCharacters(in: .whitespaces)) ?? -1
+                if n >= 0 && response.count - end.upperBound >= n { break }
+            }
+        }
         let n = recv(fd, &buf, buf.count, 0)
         if n <= 0 { break }
         response += buf[0..<n]
     }
     guard let split = response.firstRange(of: Array("\r\n\r\n".utf8)) else { throw TestFailure("no HTTP response") }
-    let statusLine = String(decoding: response[..<split.lowerBound], as: UTF8.self).split(separator: " ")
+    let lines = String(decoding: response[..<split.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+    let statusLine = lines[0].split(separator: " ")
     guard statusLine.count >= 2, let status = Int(statusLine[1]) else { throw TestFailure("bad status line") }
-    return (status, Array(response[split.upperBound...]))
+    var headers: [String: String] = [:]
+    for line in lines.dropFirst() {
+        guard let colon = line.firstIndex(of: ":") else { continue }
+        headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    return HTTPReply(status: status, headers: headers, body: Array(response[split.upperBound...]))
 }
 
 /// The fake emercoind of Tests/Fakes/fake_emercoind.py: JSON-RPC as the reference describes,

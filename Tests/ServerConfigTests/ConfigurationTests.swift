@@ -29,6 +29,8 @@ func read(_ path: String) -> String {
         #expect(c.tcpIdleTimeout == 10 && c.maxUDPPayload == 1232 && c.logLevel == "info")
         #expect(c.emercoinConf == "/etc/emercoin/emercoin.conf" && c.rpcURL == nil && c.rpcUser == nil)
         #expect(c.pollInterval == 30 && c.stateDirectory == "/var/lib/enumd" && c.defaultTTL == 3600)
+        #expect(c.http == ListenAddress(host: "127.0.0.1", port: 8080))
+        #expect(try Configuration.parse("http = off\n", path: "x").http == nil)
     }
 
     @Test func defaultsWhenEmpty() throws {

@@ -56,7 +56,7 @@ let package = Package(
         .target(
             name: "HTTPAPI",
             dependencies: [
-                "ENUMCore", "DNSServer", "ChainSync",
+                "ENUMCore", "DNSServer", "ChainSync", "EmercoinRPC",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]

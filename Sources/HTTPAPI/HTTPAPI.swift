@@ -1,5 +1,6 @@
 import ChainSync
 import DNSServer
+import EmercoinRPC
 import ENUMCore
 import Foundation
 import Hummingbird
@@ -13,6 +14,8 @@ public struct HTTPAPIOptions: Sendable {
     /// `/enum/list` page size when none is asked for, and the most one request may ask for.
     public var defaultListLimit = 100
     public var maxListLimit = 1000
+    /// Enables POST /enum/register with this bearer token (`--register-token`). Default: off.
+    public var registerToken: String? = nil
     public init() {}
 }
 
@@ -27,9 +30,12 @@ public struct HTTPAPI: Sendable {
     let dns: DNSStatistics?
     let options: HTTPAPIOptions
     let requests = HTTPStatistics()
+    let register: RegisterRoute
 
-    public init(store: StateStore, sync: ChainSync?, dns: DNSStatistics?, options: HTTPAPIOptions) {
+    /// - Parameter writer: the RPC connection POST /enum/register uses (nil: registration off).
+    public init(store: StateStore, sync: ChainSync?, dns: DNSStatistics?, writer: RPCClient? = nil, options: HTTPAPIOptions) {
         self.store = store; self.sync = sync; self.dns = dns; self.options = options
+        self.register = RegisterRoute(token: options.registerToken, client: writer)
     }
 
     /// The routes, with CORS as flask-cors sent it and request metrics.
@@ -48,6 +54,7 @@ public struct HTTPAPI: Sendable {
             router.on("/enum/list", method: method) { request, _ in self.list(request) }
             router.on("/metrics", method: method) { _, _ in self.metrics() }
         }
+        router.post("/enum/register") { request, _ in await self.register.handle(request) }
         return router
     }
 

@@ -42,6 +42,9 @@ public struct Configuration: Sendable {
     public var defaultTTL: Int = 3600
     /// `http`: the HTTP JSON API's address, or nil for `off`. Default `127.0.0.1:8080`.
     public var http: ListenAddress? = ListenAddress(host: "127.0.0.1", port: 8080)
+    /// `register-token`: enables POST /enum/register for clients sending this bearer token
+    /// (or the ENUMD_REGISTER_TOKEN environment variable). Default: registration off.
+    public var registerToken: String? = nil
 
     public init() {}
 
@@ -84,6 +87,9 @@ public struct Configuration: Sendable {
                 if value == "off" { c.http = nil } else {
                     do { c.http = try ListenAddress(parsing: value) } catch { throw fail(error.description) }
                 }
+            case "register-token":
+                guard value.utf8.count >= 16 else { throw fail("register-token must be at least 16 characters") }
+                c.registerToken = value
             case "rpc-url": c.rpcURL = value
             case "rpc-user": c.rpcUser = value
             case "rpc-password": c.rpcPassword = value

@@ -68,6 +68,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Address of the HTTP JSON API, or 'off' (default 127.0.0.1:8080). Port 0 picks a free port.", valueName: "HOST:PORT"))
     var http: String?
 
+    @Option(help: "Enable POST /enum/register for clients sending this bearer token (at least 16 characters; or ENUMD_REGISTER_TOKEN).")
+    var registerToken: String?
+
     func effectiveConfiguration() throws -> Configuration {
         var c = try config.map(loadConfig) ?? Configuration()
         do {
@@ -92,6 +95,10 @@ struct Serve: AsyncParsableCommand {
             if http == "off" { c.http = nil } else {
                 do { c.http = try ListenAddress(parsing: http) } catch { throw fail("--http: \(error)", code: 2) }
             }
+        }
+        if let token = registerToken ?? ProcessInfo.processInfo.environment["ENUMD_REGISTER_TOKEN"] {
+            guard token.utf8.count >= 16 else { throw fail("--register-token must be at least 16 characters", code: 2) }
+            c.registerToken = token
         }
         if let rpcUrl { c.rpcURL = rpcUrl }
         if let rpcUser { c.rpcUser = rpcUser }
@@ -152,7 +159,9 @@ struct Serve: AsyncParsableCommand {
             var o = HTTPAPIOptions()
             o.host = address.host
             o.port = address.port
-            let api = HTTPAPI(store: store, sync: sync, dns: server.statistics, options: o)
+            o.registerToken = c.registerToken
+            let writer = c.registerToken == nil ? nil : try makeRPCClient(c)
+            let api = HTTPAPI(store: store, sync: sync, dns: server.statistics, writer: writer, options: o)
             services.append(.init(service: api.application(logger: Logger(label: "HTTPAPI"))))
         }
         let group = ServiceGroup(
@@ -198,4 +207,13 @@ func makeChainSync(_ c: Configuration, zones: [Zone], store: StateStore, logger:
     let sync = ChainSync(client: client, detailsClient: detailsClient, store: store, zones: zones, options: o, logger: logger)
     sync.loadState()
     return sync
+}
+
+/// A connection to the node for writes (POST /enum/register).
+func makeRPCClient(_ c: Configuration) throws -> RPCClient {
+    do {
+        let found = try RPCDiscovery.discover(url: c.rpcURL, user: c.rpcUser, password: c.rpcPassword,
+                                              cookieFile: c.rpcCookie, emercoinConf: c.emercoinConf)
+        return try RPCClient(url: found.url, credentials: found.credentials)
+    } catch let e as DiscoveryError { throw fail(e.description, code: 1) } catch { throw fail("\(error)", code: 1) }
 }

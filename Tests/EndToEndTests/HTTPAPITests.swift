@@ -141,4 +141,45 @@ import TestSupport
         let m = try get(s, "/metrics").text
         #expect(m.contains("enum_sync_errors_total{kind=\"unreachable\"}") && m.contains("enum_chain_height_blocks"))
     }
+
+    @Test func registrationNeedsTheTokenAndReachesDNSAndHTTP() throws {
+        let node = try FakeNode()
+        let token = "test-token-0123456789abcdef"
+        let off = try EnumdServer(["--http", "127.0.0.1:0"] + node.serveArguments, chain: true)
+        #expect(try httpPost(port: off.httpPort, path: "/enum/register", body: Array("{}".utf8)).status == 403)
+
+        let s = try EnumdServer(["--http", "127.0.0.1:0", "--poll-interval", "1", "--register-token", token] + node.serveArguments, chain: true)
+        func post(_ body: String, auth: String? = "Bearer \(token)") throws -> HTTPReply {
+            try httpRequest(port: s.httpPort, method: "POST", path: "/enum/register", body: Array(body.utf8),
+                            headers: ["Content-Type": "application/json"].merging(auth.map { ["Authorization": $0] } ?? [:]) { $1 })
+        }
+        let good = #"{"phone_number": "+33 1 23 45 67 89", "sip_uri": "sip:marie@example.fr", "fallback_uris": ["tel:+33123456789"], "days": 30}"#
+        #expect(try post(good, auth: nil).status == 401)
+        #expect(try post(good, auth: "Bearer wrong-token-0123456789").status == 401)
+        #expect(try post("not json").status == 400)
+        #expect(try post(#"{"phone_number": "+331"}"#).status == 400)
+        #expect(try post(#"{"phone_number": "abc", "sip_uri": "sip:a@b"}"#).status == 400)
+        #expect(try post(#"{"phone_number": "+331", "sip_uri": "sip:a@b", "fallback_uris": "tel:+1"}"#).status == 400)
+        #expect(try post(#"{"phone_number": "+331", "sip_uri": "gopher:a"}"#).status == 400)
+
+        let created = try post(good)
+        #expect(created.status == 201, "\(created.text)")
+        let j = try #require(created.json)
+        #expect((j["txid"] as? String)?.count == 64 && j["nvs_key"] as? String == "enum:9.8.7.6.5.4.3.2.1.3.3.e164.arpa")
+        #expect(j["enum_domain"] as? String == "9.8.7.6.5.4.3.2.1.3.3.e164.arpa")
+        try node.mine()
+        #expect(eventually(6) { (try? dig(s.port, ["9.8.7.6.5.4.3.2.1.3.3.e164.arpa", "NAPTR"]).answer.count) == 2 })
+        #expect(try get(s, "/enum/lookup?number=%2B33123456789").json?["sip_uri"] as? String == "sip:marie@example.fr")
+        // The same number again: the wallet owns it, so it is an update.
+        let updated = try post(good.replacingOccurrences(of: "marie", with: "pierre"))
+        #expect(updated.status == 200 && updated.json?["operation"] as? String == "name_update")
+        // A live name the wallet does not own: 409.
+        try node.control(["op": "register", "name": "enum:0.0.0.0.0.0.0.0.9.4.e164.arpa", "value": "!^.*$!sip:x@y!", "address": "EforeignOwnerAddressxxxxxxxxxxxxxx"])
+        let conflict = try post(#"{"phone_number": "+4900000000", "sip_uri": "sip:me@example.de"}"#)
+        #expect(conflict.status == 409, "\(conflict.text)")
+        // The node down: 502 with what failed.
+        try node.fault("down")
+        let down = try post(#"{"phone_number": "+4911111111", "sip_uri": "sip:me@example.de"}"#)
+        #expect(down.status == 502 && (down.json?["error"] as? String)?.contains("unreachable") == true)
+    }
 }

@@ -38,6 +38,12 @@ extension NAPTR {
     /// the groups. Nil when the pattern does not compile or does not match.
     public func uri(for number: E164Number) -> String? {
         guard let parts = regexpParts else { return nil }
+        // The common case needs no regex engine: a pattern that matches every number and a
+        // replacement without backreferences (glibc's regcomp costs far more than the rest).
+        if parts.pattern == "^.*$" || parts.pattern == ".*" || parts.pattern == "^.*" || parts.pattern == ".*$",
+           !parts.replacement.contains("\\") {
+            return parts.replacement
+        }
         var re = regex_t()
         guard regcomp(&re, parts.pattern, REG_EXTENDED | (parts.ignoreCase ? REG_ICASE : 0)) == 0 else { return nil }
         defer { regfree(&re) }

@@ -76,6 +76,7 @@ import TestSupport
         let s = try EnumdServer(["--http", "127.0.0.1:0"])
         let h = try get(s, "/health")
         #expect(h.status == 200 && h.json?["status"] as? String == "healthy" && h.json?["chain"] as? String == "off")
+        #expect(h.text.contains("\"emercoin_connected\":false") && h.text.contains("\"stale\":false") && h.text.contains("\"blocks\":0"))
         #expect(h.json?["records_served"] as? Int == 3)
         let l = try #require(try get(s, "/enum/list").json)
         #expect(l["count"] as? Int == 0 && (l["records"] as? [Any])?.isEmpty == true)
@@ -124,6 +125,8 @@ import TestSupport
 
         let page = try #require(try get(s, "/enum/list?limit=3").json)
         #expect(page["count"] as? Int == 3 && page["total"] as? Int == 7 && page["next_offset"] as? Int == 3)
+        let lastText = try get(s, "/enum/list?limit=3&offset=6").text
+        #expect(lastText.contains("\"count\":1,") && lastText.contains("\"next_offset\":null"))
         let last = try #require(try get(s, "/enum/list?limit=3&offset=6").json)
         #expect(last["count"] as? Int == 1 && last["next_offset"] is NSNull)
         let first = try #require((page["records"] as? [[String: Any]])?.first)

@@ -26,5 +26,6 @@ ensure_packages() {
 
 # What building enumd needs (C libraries through pkg-config).
 BUILD_PACKAGES=(pkg-config libldns-dev libcurl4-openssl-dev)
-# What the test suite runs against: dig, NSD for the differential tests, python3 for fakes.
-TEST_PACKAGES=(dnsutils nsd python3)
+# What the test suite runs against: dig, NSD for the differential tests, python3 for the fake
+# emercoind, curl for the HTTP examples.
+TEST_PACKAGES=(dnsutils nsd python3 curl)

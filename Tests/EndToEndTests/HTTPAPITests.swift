@@ -39,6 +39,16 @@ import TestSupport
         #expect(range["sip_uri"] as? String == "sip:4930123451234@pbx.example.de")
     }
 
+    /// The README's curl example, with curl itself, as an operator would run it.
+    @Test func curlLookup() throws {
+        let s = try EnumdServer(["--http", "127.0.0.1:0"])
+        let r = try run(try tool("curl"), ["-s", "-i", "-H", "Origin: https://antisip.example",
+                                          "http://127.0.0.1:\(s.httpPort)/enum/lookup?number=%2B1234567890"])
+        #expect(r.status == 0 && r.stdout.hasPrefix("HTTP/1.1 200"))
+        #expect(r.stdout.lowercased().contains("access-control-allow-origin: https://antisip.example"))
+        #expect(r.stdout.contains("\"sip_uri\":\"sip:primary@example.com\""))
+    }
+
     @Test func lookupErrors() throws {
         let s = try EnumdServer(["--http", "127.0.0.1:0"])
         let missing = try get(s, "/enum/lookup")

@@ -78,18 +78,9 @@ struct Serve: AsyncParsableCommand {
         } catch let e as ListenAddressError { throw fail("--dns: \(e)", code: 2) }
         if !zones.isEmpty { c.zones = zones }
         if noChain { c.chain = false }
-        if let udpThreads {
-            guard (1...256).contains(udpThreads) else { throw fail("--udp-threads must be 1 to 256", code: 2) }
-            c.udpThreads = udpThreads
-        }
-        if let tcpIdleTimeout {
-            guard (1...3600).contains(tcpIdleTimeout) else { throw fail("--tcp-idle-timeout must be 1 to 3600", code: 2) }
-            c.tcpIdleTimeout = tcpIdleTimeout
-        }
-        if let maxUdpPayload {
-            guard (512...4096).contains(maxUdpPayload) else { throw fail("--max-udp-payload must be 512 to 4096", code: 2) }
-            c.maxUDPPayload = maxUdpPayload
-        }
+        if let udpThreads { c.udpThreads = try inRange(udpThreads, 1...256, "--udp-threads") }
+        if let tcpIdleTimeout { c.tcpIdleTimeout = try inRange(tcpIdleTimeout, 1...3600, "--tcp-idle-timeout") }
+        if let maxUdpPayload { c.maxUDPPayload = try inRange(maxUdpPayload, 512...4096, "--max-udp-payload") }
         if minimalResponses { c.minimalResponses = true }
         if let http {
             if http == "off" { c.http = nil } else {
@@ -106,19 +97,19 @@ struct Serve: AsyncParsableCommand {
         if let rpcCookie { c.rpcCookie = rpcCookie }
         if let emercoinConf { c.emercoinConf = emercoinConf }
         if let stateDir { c.stateDirectory = stateDir }
-        if let pollInterval {
-            guard (1...86_400).contains(pollInterval) else { throw fail("--poll-interval must be 1 to 86400", code: 2) }
-            c.pollInterval = pollInterval
-        }
-        if let defaultTtl {
-            guard (0...604_800).contains(defaultTtl) else { throw fail("--default-ttl must be 0 to 604800", code: 2) }
-            c.defaultTTL = defaultTtl
-        }
+        if let pollInterval { c.pollInterval = try inRange(pollInterval, 1...86_400, "--poll-interval") }
+        if let defaultTtl { c.defaultTTL = try inRange(defaultTtl, 0...604_800, "--default-ttl") }
         if let logLevel {
             guard Configuration.logLevels.contains(logLevel) else { throw fail("--log-level must be one of \(Configuration.logLevels.joined(separator: ", "))", code: 2) }
             c.logLevel = logLevel
         }
         return c
+    }
+
+    /// A flag's number, or exit status 2 naming the flag and its range.
+    func inRange(_ value: Int, _ range: ClosedRange<Int>, _ flag: String) throws -> Int {
+        guard range.contains(value) else { throw fail("\(flag) must be \(range.lowerBound) to \(range.upperBound)", code: 2) }
+        return value
     }
 
     func run() async throws {

@@ -47,6 +47,14 @@ import Glibc
         #expect(s.stderrText.contains("stopped"))
     }
 
+    @Test func stopsGracefullyWithChainSyncAndHTTPRunning() throws {
+        let node = try FakeNode()
+        let s = try EnumdServer(["--http", "127.0.0.1:0", "--poll-interval", "1"] + node.serveArguments, chain: true)
+        #expect(eventually(5) { s.stderrText.contains("synced height") })
+        #expect(s.stop(signal: SIGTERM) == 0)
+        #expect(s.stderrText.contains("chain sync stopped") && s.stderrText.contains("stopped"))
+    }
+
     @Test func aZoneThatDoesNotParseStopsStartUp() throws {
         let path = writeTemp("$ORIGIN e164.arpa.\n@ SOA a. b. 1 2 3 4 5\n@ NS ns.\n1 NAPTR 100 10 \"u\" \"E2U+sip\" \"!^.*$!sip:a@b!\" .\n2 A 999.1.1.1\n")
         let r = try run(Paths.enumd, ["serve", "--no-chain", "--dns", "127.0.0.1:0", "--zone", Paths.demoZone, "--zone", path], timeout: 15)

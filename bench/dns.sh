@@ -242,7 +242,7 @@ run_server() {  # $1 = name, $2 = port
   t0=$(now_ns)
   case $name in
     enumd)
-      taskset -c 0 "$enumd_bin" serve --no-chain --zone "$zone" --dns "127.0.0.1:$port" \
+      taskset -c 0 "$enumd_bin" serve --no-chain --http off --zone "$zone" --dns "127.0.0.1:$port" \
           --udp-threads 1 >"$out/enumd.log" 2>&1 &;;
     nsd)
       write_nsd_conf "$port"; rm -f "$out/nsd.pid" "$out/nsd.zonelist" "$out/nsd.xfrd.state"

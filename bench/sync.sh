@@ -59,7 +59,7 @@ rss_of() { awk '/VmRSS/{print $2/1024}' /proc/"$1"/status; }
 port=$((25353 + RANDOM % 1000))
 log=$out/sync-enumd.log
 start=$(date +%s.%N)
-"$ENUMD_BIN" serve --dns 127.0.0.1:$port --rpc-url "http://127.0.0.1:$rpc/" --rpc-user bench --rpc-password bench \
+"$ENUMD_BIN" serve --http off --dns 127.0.0.1:$port --rpc-url "http://127.0.0.1:$rpc/" --rpc-user bench --rpc-password bench \
   --poll-interval 30 --udp-threads 1 >"$log" 2>&1 &
 epid=$!; pids+=($epid)
 served=""
@@ -76,7 +76,7 @@ sync_s=$(grep -o 'numbers served, in [0-9.]* s' "$log" | head -1 | awk '{print $
 numbers=$(grep -o '[0-9]* numbers served' "$log" | head -1 | awk '{print $1}')
 kill $epid; wait $epid 2>/dev/null
 
-"$ENUMD_BIN" serve --dns 127.0.0.1:$port --no-chain --udp-threads 1 >/dev/null 2>&1 &
+"$ENUMD_BIN" serve --http off --dns 127.0.0.1:$port --no-chain --udp-threads 1 >/dev/null 2>&1 &
 zpid=$!; pids+=($zpid)
 for _ in $(seq 100); do dig @127.0.0.1 -p $port +short +time=1 +tries=1 e164.arpa SOA >/dev/null 2>&1 && break; sleep 0.05; done
 sleep 1

@@ -58,7 +58,7 @@ public final class NameDetails: Sendable {
             }) else { return }
             do {
                 if let info = try client.nameShow(name), !info.deleted {
-                    let d = Detail(address: info.address, txid: info.txid, fetchedAt: wallClock(), valueHash: h)
+                    let d = Detail(address: info.address, txid: info.txid, fetchedAt: now(), valueHash: h)
                     known.withLock { $0[name] = d }
                 } else {
                     _ = known.withLock { $0.removeValue(forKey: name) }
@@ -78,4 +78,3 @@ public final class NameDetails: Sendable {
     }
 }
 
-func wallClock() -> Double { now() }

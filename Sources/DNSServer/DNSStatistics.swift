@@ -6,13 +6,14 @@ import Synchronization
 public final class DNSStatistics: Sendable {
     /// Upper bounds of the latency buckets, in microseconds.
     public static let latencyBucketsMicroseconds: [Int] = [10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000]
-    /// rcodes counted by name; anything else is counted as "other". `dropped` counts queries
-    /// that got no reply at all (garbage, QR set).
-    public static let rcodeNames = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "BADVERS", "other", "dropped"]
+    /// Header rcodes counted by name; anything else is "other" (BADVERS, an extended rcode, shows
+    /// as NOERROR in the header and is counted so). `dropped` counts queries that got no reply at
+    /// all (garbage, QR set).
+    public static let rcodeNames = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "other", "dropped"]
 
     public struct Counts: Sendable, Equatable {
         /// [transport: 0 udp, 1 tcp][rcode slot, see `rcodeNames`]
-        public var queries = [[Int]](repeating: [Int](repeating: 0, count: 9), count: 2)
+        public var queries = [[Int]](repeating: [Int](repeating: 0, count: 8), count: 2)
         /// Cumulative bucket counts are computed when written; these are per bucket, plus +Inf last.
         public var latencyBuckets = [Int](repeating: 0, count: 11)
         public var latencySumSeconds = 0.0
@@ -20,7 +21,7 @@ public final class DNSStatistics: Sendable {
         public init() {}
 
         mutating func add(_ o: Counts) {
-            for t in 0..<2 { for r in 0..<9 { queries[t][r] += o.queries[t][r] } }
+            for t in 0..<2 { for r in 0..<8 { queries[t][r] += o.queries[t][r] } }
             for b in 0..<latencyBuckets.count { latencyBuckets[b] += o.latencyBuckets[b] }
             latencySumSeconds += o.latencySumSeconds
             latencyCount += o.latencyCount
@@ -30,11 +31,9 @@ public final class DNSStatistics: Sendable {
         @inline(__always)
         mutating func count(transport: Transport, reply: UnsafeRawBufferPointer, length: Int) {
             let slot: Int
-            if length < 12 { slot = 8 } else {
+            if length < 12 { slot = 7 } else {
                 let rcode = Int(reply[3] & 0x0F)
-                // BADVERS is 16: header rcode 0 with an OPT extended rcode of 1; counted as NOERROR
-                // here only if we cannot see it cheaply. The responder never sends it with answers.
-                slot = rcode <= 5 ? rcode : 7
+                slot = rcode <= 5 ? rcode : 6
             }
             queries[transport == .udp ? 0 : 1][slot] += 1
         }

@@ -132,11 +132,6 @@ public struct NameTable: Sendable {
         for i in 0..<n where x[i] != y[i] { return x[i] < y[i] }
         return x.count < y.count
     }
-
-    /// Sorts keys (with their payloads) in canonical order; returns the first duplicate if any.
-    public static func sortedUnique<T>(_ items: [([UInt8], T)]) -> [([UInt8], T)] {
-        items.sorted { a, b in a.0.lexicographicallyPrecedes(b.0) }
-    }
 }
 
 @inline(__always)

@@ -160,7 +160,12 @@ struct Serve: AsyncParsableCommand {
         do {
             try await group.run()
         } catch {
-            throw fail("\(error)", code: 1)
+            // DNS bind errors already name their address; a bare bind error is the HTTP listener's.
+            let text = "\(error)"
+            if let http = c.http, text.contains("bind("), !text.contains("UDP"), !text.contains("TCP") {
+                throw fail("cannot listen for HTTP on \(http): \(text)", code: 1)
+            }
+            throw fail(text, code: 1)
         }
         logger.info("stopped")
     }

@@ -65,6 +65,12 @@ import Glibc
         #expect(missing.status == 1 && missing.stderr.contains("/nonexistent.zone: cannot open"))
     }
 
+    @Test func aBusyHTTPPortIsNamed() throws {
+        let first = try EnumdServer(["--http", "127.0.0.1:0"])
+        let r = try run(Paths.enumd, ["serve", "--no-chain", "--dns", "127.0.0.1:0", "--http", "127.0.0.1:\(first.httpPort)"], timeout: 15)
+        #expect(r.status == 1 && r.stderr.contains("cannot listen for HTTP on 127.0.0.1:\(first.httpPort)"), "\(r.stderr)")
+    }
+
     @Test func badFlagsAreRejected() throws {
         let r = try run(Paths.enumd, ["serve", "--dns", "localhost:53"], timeout: 15)
         #expect(r.status == 2 && r.stderr.contains("must be an IPv4 or IPv6 address"))

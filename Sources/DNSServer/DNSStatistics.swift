@@ -20,6 +20,14 @@ public final class DNSStatistics: Sendable {
         public var latencyCount = 0
         public init() {}
 
+        /// Zeroes in place, keeping the arrays (no allocation in the workers' loop).
+        mutating func reset() {
+            for t in 0..<2 { for r in 0..<8 { queries[t][r] = 0 } }
+            for b in 0..<latencyBuckets.count { latencyBuckets[b] = 0 }
+            latencySumSeconds = 0
+            latencyCount = 0
+        }
+
         mutating func add(_ o: Counts) {
             for t in 0..<2 { for r in 0..<8 { queries[t][r] += o.queries[t][r] } }
             for b in 0..<latencyBuckets.count { latencyBuckets[b] += o.latencyBuckets[b] }
@@ -54,7 +62,7 @@ public final class DNSStatistics: Sendable {
 
     func add(_ local: inout Counts) {
         totals.withLock { $0.add(local) }
-        local = Counts()
+        local.reset()
     }
 
     public var counts: Counts { totals.withLock { $0 } }

@@ -68,24 +68,22 @@ public struct ChainRecords: Sendable {
         var numbers: [NumberRecords] = []
         let all = Set(seed.keys).union(enumer.keys)
         for number in all.sorted(by: { $0.digits < $1.digits }) {
-            var contributing: [(NVSItem, ParsedValue)] = []
+            var contributing: [(item: NVSItem, parsed: ParsedValue, isSeed: Bool)] = []
             if let byIndex = enumer[number] {
                 var i = 0
                 while i < ChainLimits.maxIndex, let item = byIndex[i] {
-                    contributing.append((item, EnumerValue.parse(item.value)))
+                    contributing.append((item, EnumerValue.parse(item.value), false))
                     i += 1
                 }
                 for (index, item) in byIndex where index >= i { skip(item, "after a gap in the :0, :1, ... indices") }
             }
-            if let item = seed[number] { contributing.append((item, SeedValue.parse(item.value))) }
+            if let item = seed[number] { contributing.append((item, SeedValue.parse(item.value), true)) }
 
             var r = NumberRecords(number: number, naptrs: [], seedIndex: [], ttl: defaultTTL, names: [], expiresAt: Int.max)
             var rdataBytes = 0
-            for (item, parsed) in contributing {
+            for (item, parsed, isSeed) in contributing {
                 for p in parsed.problems { skip(item, category(p), detail: p) }
                 var used = false
-                let isSeed: Bool
-                if case .seed = ENUMName(item.name) { isSeed = true } else { isSeed = false }
                 for (entry, n) in parsed.naptrs.enumerated() where !r.naptrs.contains(n) {
                     let size = 7 + n.flags.utf8.count + n.services.utf8.count + n.regexp.utf8.count + n.replacement.wire.count
                     guard r.naptrs.count < ChainLimits.maxNAPTRsPerNumber, rdataBytes + size <= ChainLimits.maxRDATAPerNumber else {

@@ -69,7 +69,7 @@ public final class ChainSync: Service, Sendable {
     public init(client: RPCClient, detailsClient: RPCClient? = nil, store: StateStore, zones: [Zone],
                 options: ChainSyncOptions, logger: Logger) {
         self.client = client; self.store = store; self.zones = zones; self.options = options; self.logger = logger
-        self.details = detailsClient.map(NameDetails.init)
+        self.details = detailsClient.map { NameDetails(client: $0) }
     }
 
     /// Serves the state directory's snapshot (marked stale) if there is a usable one.
@@ -78,13 +78,14 @@ public final class ChainSync: Service, Sendable {
     public func loadState() -> Int? {
         guard let dir = options.stateDirectory else { return nil }
         do {
-            guard let (height, items) = try StateFile.read(directory: dir) else {
+            let t0 = now()
+            guard let table = try StateFile.read(directory: dir) else {
                 logger.info("no state file in \(dir) yet: serving zone files until the first sync")
                 return nil
             }
-            try publish(items: items, height: height, stale: true, readAt: now())
-            logger.notice("serving the saved snapshot of height \(height) from \(dir) (stale until the node confirms it)")
-            return height
+            try publish(table, stale: true, readAt: now())
+            logger.notice("serving the saved snapshot of height \(table.height) from \(dir), \(table.count) numbers, read in \(String(format: "%.2f", now() - t0)) s (stale until the node confirms it)")
+            return table.height
         } catch {
             logger.error("\(error)")
             return nil
@@ -139,12 +140,9 @@ public final class ChainSync: Service, Sendable {
             return (items, tip)
         }
         let fetched = now()
-        try publish(items: items, height: height, stale: false, readAt: started)
-        if let details, let chain = store.responder?.snapshot.chain {
-            details.refresh(items, servedNames: Set(chain.numbers.flatMap(\.names)), now: now())
-        }
+        let table = try publish(items: items, height: height, readAt: started)
         let seconds = now() - started
-        let numbers = store.responder?.snapshot.chain?.numbers.count ?? 0
+        let numbers = table.count
         let wasFailing = status.withLock { s -> Bool in
             let failing = s.consecutiveFailures > 0
             s.node = .ok; s.stale = false; s.servedHeight = height; s.lastSuccess = now()
@@ -153,15 +151,17 @@ public final class ChainSync: Service, Sendable {
         }
         logger.info("synced height \(height): \(items.count) enum: names, \(numbers) numbers served, in \(String(format: "%.2f", seconds)) s (reading \(String(format: "%.2f", fetched - started)) s)\(wasFailing ? " (the node is answering again)" : "")")
         if let dir = options.stateDirectory {
-            do { try StateFile.write(height: height, items: items, directory: dir) } catch {
+            do { try StateFile.write(table, directory: dir) } catch {
                 logger.error("cannot save the snapshot (still serving it): \(error)")
             }
         }
     }
 
-    private func publish(items: [NVSItem], height: Int, stale: Bool, readAt: Double) throws {
+    /// Parses and compiles what a sync read, publishes it, and returns the compiled table.
+    private func publish(items: [NVSItem], height: Int, readAt: Double) throws -> NumberTable {
         let t0 = now()
         let chain = ChainRecords.build(items, height: height, defaultTTL: options.defaultTTL)
+        let table = NumberTable.build(chain)
         let t1 = now()
         // Counted by reason at info (never a number in it), each name once at debug.
         let summary = chain.skipped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
@@ -173,13 +173,24 @@ public final class ChainSync: Service, Sendable {
         }
         if sayIt { logger.info("names skipped at height \(height): \(summary)") }
         for p in fresh { logger.debug("skipped \(p.name): \(p.problem)") }
-        let snapshot = try SnapshotBuilder.build(zones: zones, chain: chain, builtAt: readAt, stale: stale)
-        let t2 = now()
-        let responder = Responder(snapshot: snapshot, options: options.responderOptions)
-        store.publish(responder)
-        logger.debug("snapshot of height \(height): parse \(String(format: "%.2f", t1 - t0)) s, zone \(String(format: "%.2f", t2 - t1)) s, render \(String(format: "%.2f", now() - t2)) s")
-        status.withLock { s in s.servedHeight = height; s.stale = stale; s.numbers = chain.numbers.count }
+        try publish(table, stale: false, readAt: readAt)
+        logger.debug("snapshot of height \(height): parse and compile \(String(format: "%.2f", t1 - t0)) s, publish \(String(format: "%.2f", now() - t1)) s")
+        return table
     }
+
+    private func publish(_ table: NumberTable, stale: Bool, readAt: Double) throws {
+        let old = store.responder?.snapshot.chain
+        let snapshot = try SnapshotBuilder.build(zones: zones, numbers: table, builtAt: readAt, stale: stale)
+        store.publish(Responder(snapshot: snapshot, options: options.responderOptions))
+        if let old { details?.forgetChanged(from: old, to: table) }
+        status.withLock { s in s.servedHeight = table.height; s.stale = stale; s.numbers = table.count }
+        // The parse and the replaced snapshot leave freed memory behind; hand it back to the
+        // kernel so resident memory is what the new snapshot needs (glibc keeps it otherwise).
+        releaseFreedMemory()
+    }
+
+    /// Seconds since 1970, as the sync's own timestamps.
+    public static func clock() -> Double { now() }
 
     private func markNode(_ node: SyncStatus.Node) { status.withLock { $0.node = node } }
 
@@ -220,6 +231,13 @@ public final class ChainSync: Service, Sendable {
         }
     }
 }
+
+/// glibc's `malloc_trim(0)`: returns free heap pages to the kernel.
+func releaseFreedMemory() { _ = glibcMallocTrim(0) }
+
+/// `int malloc_trim(size_t pad)` from <malloc.h>, which the Glibc module does not export.
+@_silgen_name("malloc_trim")
+private func glibcMallocTrim(_ pad: Int) -> Int32
 
 func now() -> Double {
     var ts = timespec()

@@ -9,11 +9,12 @@ public final class Snapshot: Sendable {
     public let builtAt: Double
     /// True for a snapshot loaded from the state directory that no sync has confirmed yet.
     public let stale: Bool
-    /// The chain's numbers as published (nil when serving zone files only).
-    public let chain: ChainRecords?
+    /// The chain's numbers as published (nil when serving zone files only); the same table
+    /// the `e164.arpa` zone answers from.
+    public let chain: NumberTable?
 
     public init(zones: [Zone], chainHeight: Int? = nil, builtAt: Double = 0, stale: Bool = false,
-                chain: ChainRecords? = nil) throws(SnapshotError) {
+                chain: NumberTable? = nil) throws(SnapshotError) {
         var seen: Set<DomainName> = []
         for z in zones {
             guard seen.insert(z.apex.lowercased).inserted else { throw .duplicateApex(z.apex) }

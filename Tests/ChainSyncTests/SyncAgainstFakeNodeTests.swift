@@ -41,6 +41,21 @@ import TestSupport
         #expect((try node.calls()["name_filter"] ?? 0) >= 3)
     }
 
+    @Test func aPageTooLargeForTheBodyLimitIsAskedAgainSmaller() async throws {
+        for i in 0..<40 { try node.register("enum:4930123\(100 + i):0", "E2U+sip=100|10|!^.*$!sip:user\(i)@a-host.example!") }
+        try node.mine()
+        var limits = HTTPTransport.Options()
+        limits.maxBodyBytes = 2_000  // about ten names per reply
+        let small = try RPCClient(url: "http://127.0.0.1:\(node.rpcPort)/",
+                                  credentials: RPCCredentials(user: node.user, password: node.password, source: "test"),
+                                  options: limits)
+        var o = ChainSyncOptions()
+        o.pageSize = 1_000
+        let s = ChainSync(client: small, store: store, zones: sync.zones, options: o, logger: Logger(label: "test"))
+        try await s.syncOnce(tip: try client.blockCount())
+        #expect(store.responder?.snapshot.chain?.count == 40)
+    }
+
     @Test func valuesCutShortByNameFilterAreReadWithNameShow() async throws {
         let long = (0..<20).map { "E2U+sip=100|\($0)|!^.*$!sip:user\($0)@a-long-host.example!" }.joined(separator: "\n")
         try node.register("enum:4930123456:0", long)

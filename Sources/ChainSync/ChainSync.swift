@@ -166,6 +166,7 @@ public final class ChainSync: Service, Sendable {
                 logger.error("cannot save the snapshot (still serving it): \(error)")
             }
         }
+        releaseFreedMemory()  // the pages of values read for this sync
     }
 
     /// Parses and compiles what a sync read, publishes it, and returns the compiled table.

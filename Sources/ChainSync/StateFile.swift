@@ -25,17 +25,32 @@ public enum StateFile {
     public static func path(in directory: String) -> String { directory + "/" + fileName }
 
     public static func encode(_ t: NumberTable) -> [UInt8] {
-        let (keys, keyOffsets) = t.keys.storage
-        var out = magic
-        out.reserveCapacity(96 + keys.count + t.answers.count + t.meta.count + t.count * 13)
-        put64(&out, UInt64(t.height))
-        put64(&out, UInt64(t.count))
-        put64(&out, UInt64(keys.count)); out += keys; putOffsets(&out, keyOffsets)
-        put64(&out, UInt64(t.answers.count)); out += t.answers; putOffsets(&out, t.answerOffsets)
-        out += t.answerCounts
-        put64(&out, UInt64(t.meta.count)); out += t.meta; putOffsets(&out, t.metaOffsets)
-        put64(&out, hash(out))
+        var out: [UInt8] = []
+        emit(t) { out.append(contentsOf: $0) }
         return out
+    }
+
+    /// Hands the file's octets to `sink` section by section, straight from the table's arrays:
+    /// writing a million numbers needs no second copy of them in memory.
+    static func emit(_ t: NumberTable, to sink: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        var hasher = WordHasher()
+        func out(_ b: UnsafeRawBufferPointer) throws { hasher.update(b); try sink(b) }
+        func u64(_ v: Int) throws { try withUnsafeBytes(of: UInt64(v).littleEndian) { try out($0) } }
+        func offsets(_ o: [UInt32]) throws {
+            #if _endian(little)
+            try o.withUnsafeBytes { try out($0) }
+            #else
+            try o.map(\.littleEndian).withUnsafeBytes { try out($0) }
+            #endif
+        }
+        let (keys, keyOffsets) = t.keys.storage
+        try magic.withUnsafeBytes { try out($0) }
+        try u64(t.height); try u64(t.count)
+        try u64(keys.count); try keys.withUnsafeBytes { try out($0) }; try offsets(keyOffsets)
+        try u64(t.answers.count); try t.answers.withUnsafeBytes { try out($0) }; try offsets(t.answerOffsets)
+        try t.answerCounts.withUnsafeBytes { try out($0) }
+        try u64(t.meta.count); try t.meta.withUnsafeBytes { try out($0) }; try offsets(t.metaOffsets)
+        try withUnsafeBytes(of: hasher.finish().littleEndian) { try sink($0) }
     }
 
     public static func decode(_ data: [UInt8]) throws(StateFileError) -> NumberTable {
@@ -110,21 +125,23 @@ public enum StateFile {
 
     /// Writes atomically; the old file stays whole if anything fails.
     public static func write(_ table: NumberTable, directory: String) throws(StateFileError) {
-        let data = encode(table)
         let final = path(in: directory), temp = final + ".tmp"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .io(path: temp, call: "open", reason: String(cString: strerror(errno))) }
-        var written = 0
-        let ok: Bool = data.withUnsafeBytes { raw in
-            while written < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                written += n
+        struct WriteFailed: Error { let reason: String }
+        do {
+            try emit(table) { raw in
+                var written = 0
+                while written < raw.count {
+                    let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
+                    if n < 0 { if errno == EINTR { continue }; throw WriteFailed(reason: String(cString: strerror(errno))) }
+                    written += n
+                }
             }
-            return true
+        } catch {
+            close(fd); unlink(temp)
+            throw .io(path: temp, call: "write", reason: (error as? WriteFailed)?.reason ?? "\(error)")
         }
-        let reason = String(cString: strerror(errno))
-        guard ok else { close(fd); unlink(temp); throw .io(path: temp, call: "write", reason: reason) }
         guard fsync(fd) == 0 else { let r = String(cString: strerror(errno)); close(fd); unlink(temp); throw .io(path: temp, call: "fsync", reason: r) }
         close(fd)
         guard rename(temp, final) == 0 else { let r = String(cString: strerror(errno)); unlink(temp); throw .io(path: final, call: "rename", reason: r) }
@@ -162,10 +179,31 @@ public enum StateFile {
         return h
     }
     static func hash(_ bytes: [UInt8]) -> UInt64 { hash(bytes[...]) }
-    static func putOffsets(_ a: inout [UInt8], _ o: [UInt32]) {
-        for v in o { a.append(UInt8(v & 0xFF)); a.append(UInt8(v >> 8 & 0xFF)); a.append(UInt8(v >> 16 & 0xFF)); a.append(UInt8(v >> 24)) }
+
+    /// `hash` computed over octets that arrive in pieces of any length.
+    struct WordHasher {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var pending: UInt64 = 0
+        var pendingCount = 0
+
+        mutating func update(_ raw: UnsafeRawBufferPointer) {
+            var i = 0
+            while pendingCount > 0 && pendingCount < 8 && i < raw.count {
+                pending |= UInt64(raw[i]) << (8 * UInt64(pendingCount)); pendingCount += 1; i += 1
+            }
+            if pendingCount == 8 { mix(pending); pending = 0; pendingCount = 0 }
+            while i + 8 <= raw.count {
+                mix(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))); i += 8
+            }
+            while i < raw.count { pending |= UInt64(raw[i]) << (8 * UInt64(pendingCount)); pendingCount += 1; i += 1 }
+        }
+        @inline(__always) mutating func mix(_ w: UInt64) { h = (h ^ w) &* 0x0000_0100_0000_01b3 }
+        func finish() -> UInt64 {
+            var h = self.h
+            for k in 0..<pendingCount { h = (h ^ (pending >> (8 * UInt64(k)) & 0xFF)) &* 0x0000_0100_0000_01b3 }
+            return h
+        }
     }
-    static func put64(_ a: inout [UInt8], _ v: UInt64) { for s in stride(from: 0, through: 56, by: 8) { a.append(UInt8(v >> UInt64(s) & 0xFF)) } }
     static func get64(_ a: [UInt8], _ p: Int) -> UInt64 { (0..<8).reversed().reduce(0) { $0 << 8 | UInt64(a[p + $1]) } }
 }
 

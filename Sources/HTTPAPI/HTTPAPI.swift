@@ -32,6 +32,7 @@ public struct HTTPAPI: Sendable {
     let options: HTTPAPIOptions
     let requests = HTTPStatistics()
     let register: RegisterRoute
+    let lookups = LookupCache()
 
     /// - Parameter writer: the RPC connection POST /enum/register uses (nil: registration off).
     public init(store: StateStore, sync: ChainSync?, dns: DNSStatistics?, writer: RPCClient? = nil, options: HTTPAPIOptions) {
@@ -114,13 +115,21 @@ public struct HTTPAPI: Sendable {
         guard let snapshot = store.responder?.snapshot, sync == nil || snapshot.chain != nil else {
             return json(.serviceUnavailable, ["error": "no data yet: the first sync with the Emercoin node has not finished", "status": "unavailable"])
         }
+        if let body = lookups.body(for: number.digits, snapshot: snapshot, now: ChainSync.clock()) {
+            return jsonResponse(.ok, body)
+        }
         guard let found = Self.find(number, in: snapshot) else {
             return json(.notFound, ["phone_number": number.description, "status": "not_found"])
         }
         let tip = snapshot.chainHeight ?? 0
         let records = found.naptrs.enumerated().map { i, n in naptrJSON(n, seedIndex: found.seedIndex[i], number: number) }
         var owner = ""
-        if let name = found.nvsName, let details = sync?.details { owner = await details.detail(for: name)?.address ?? "" }
+        var final = true  // false while the owner could not be read: such a body is not kept
+        if let name = found.nvsName, let details = sync?.details {
+            let d = await details.detail(for: name)
+            owner = d?.address ?? ""
+            final = d != nil
+        }
         var body: [String: Any] = [
             "status": "success",
             "phone_number": number.description,
@@ -131,7 +140,9 @@ public struct HTTPAPI: Sendable {
         ]
         body["expires_in"] = found.expiresAt.map { $0 - tip } ?? NSNull()
         if let name = found.nvsName { body["nvs_key"] = name }
-        return json(.ok, body)
+        let bytes = jsonBody(body)
+        if final { lookups.keep(bytes, for: number.digits, snapshot: snapshot, now: ChainSync.clock()) }
+        return jsonResponse(.ok, bytes)
     }
 
     struct Found {

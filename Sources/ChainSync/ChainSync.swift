@@ -60,6 +60,8 @@ public final class ChainSync: Service, Sendable {
     public let status = Mutex(SyncStatus())
     /// Owner addresses and txids, filled in the background (nil without a second client).
     public let details: NameDetails?
+    /// SOA serials that change exactly with the data, and the changes for IXFR (ZoneVersions.swift).
+    let versions: ZoneVersions
     private let queue = DispatchQueue(label: "enumd.chain-rpc")
     /// What was last said about skipped values, so each problem is logged once, not every sync.
     private let reported = Mutex<(summary: String, names: Set<String>)>(("", []))
@@ -70,6 +72,7 @@ public final class ChainSync: Service, Sendable {
                 options: ChainSyncOptions, logger: Logger) {
         self.client = client; self.store = store; self.zones = zones; self.options = options; self.logger = logger
         self.details = detailsClient.map(NameDetails.init)
+        self.versions = ZoneVersions(directory: options.stateDirectory)
     }
 
     /// Serves the state directory's snapshot (marked stale) if there is a usable one.
@@ -173,10 +176,19 @@ public final class ChainSync: Service, Sendable {
         }
         if sayIt { logger.info("names skipped at height \(height): \(summary)") }
         for p in fresh { logger.debug("skipped \(p.name): \(p.problem)") }
-        let snapshot = try SnapshotBuilder.build(zones: zones, chain: chain, builtAt: readAt, stale: stale)
+        let built = try SnapshotBuilder.build(zones: zones, chain: chain, builtAt: readAt, stale: stale)
+        // Serials follow the data, not the height; compared with the last chain snapshot served.
+        let previous = store.responder?.snapshot
+        let (snapshot, changes) = try versions.settle(built, previous: previous?.chain == nil ? nil : previous)
+        for c in changes { store.transfers.record(apex: c.apex, change: c.change) }
         let t2 = now()
         let responder = Responder(snapshot: snapshot, options: options.responderOptions)
         store.publish(responder)
+        for c in changes {
+            logger.info("zone \(c.apex) serial \(c.change.fromSerial) -> \(c.change.toSerial): \(c.change.diff.deleted.count) records deleted, \(c.change.diff.added.count) added")
+            store.transfers.notifyChanged(apex: c.apex, soa: c.change.toSOA)
+        }
+        do { try versions.save(snapshot) } catch { logger.error("cannot save the zone serials: \(error)") }
         logger.debug("snapshot of height \(height): parse \(String(format: "%.2f", t1 - t0)) s, zone \(String(format: "%.2f", t2 - t1)) s, render \(String(format: "%.2f", now() - t2)) s")
         status.withLock { s in s.servedHeight = height; s.stale = stale; s.numbers = chain.numbers.count }
     }

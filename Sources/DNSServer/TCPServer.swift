@@ -39,6 +39,19 @@ final class TCPQueryHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func answer(_ query: ByteBuffer, context: ChannelHandlerContext) {
         guard let responder = store.responder else { return }
+        if query.withUnsafeReadableBytes(ZoneTransfers.isTransferRequest) {
+            // AXFR and IXFR (ZoneTransfer.swift): several messages, written in order.
+            let messages = store.transfers.answer(Array(query.readableBytesView), peer: context.channel.remoteAddress?.ipAddress,
+                                                  snapshot: responder.snapshot)
+            for m in messages {
+                var buffer = context.channel.allocator.buffer(capacity: m.count + 2)
+                buffer.writeInteger(UInt16(m.count))
+                buffer.writeBytes(m)
+                context.write(wrapOutboundOut(buffer), promise: nil)
+            }
+            wrote = true
+            return
+        }
         let n = query.withUnsafeReadableBytes { q in
             scratch.withUnsafeMutableBytes { out in
                 let n = responder.respond(to: q, transport: .tcp, into: out)

@@ -134,6 +134,22 @@ func digTransfer(_ port: Int, _ args: [String]) throws -> (records: [String], ou
         #expect(!ixfr.output.contains("tsig verify failure") && !ixfr.output.contains("Couldn't verify"))
     }
 
+    /// The README's NSD secondary snippet is a configuration NSD accepts.
+    @Test func readmeSecondaryConfigIsValid() throws {
+        let readme = try String(contentsOfFile: Paths.repoRoot + "/README.md", encoding: .utf8)
+        guard let start = readme.range(of: "An NSD secondary (`nsd.conf`)"),
+              let open = readme.range(of: "```\n", range: start.upperBound..<readme.endIndex),
+              let close = readme.range(of: "```", range: open.upperBound..<readme.endIndex) else {
+            throw TestFailure("README has no NSD secondary example")
+        }
+        let snippet = readme[open.upperBound..<close.lowerBound].replacingOccurrences(of: "BASE64", with: testKeySecret)
+        #expect(snippet.contains("request-xfr:") && snippet.contains("allow-notify:"))
+        let file = writeTemp("server:\n  zonesdir: \"/tmp\"\n" + snippet, suffix: ".conf")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let r = try run(try tool("nsd-checkconf"), [file])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+    }
+
     /// allow-transfer and TSIG as dig sees them, and NOTAUTH for a wrong key.
     @Test func transfersAreRefusedUnlessAllowedAndSigned() throws {
         let open = try EnumdServer(["--allow-transfer", "127.0.0.0/8"])

@@ -1,5 +1,7 @@
+import Dispatch
 import ENUMCore
 import Logging
+import NIOCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -420,5 +422,39 @@ struct TransferWriter {
             for i in messages.indices { s.sign(&messages[i], now: now) }
         }
         return messages
+    }
+}
+
+extension TCPQueryHandler {
+    /// Builds the transfer's messages off the event loop (a large zone takes a while), then
+    /// writes them in order; queries after it on the same connection wait until the last
+    /// message is written (RFC 7766 section 6.2.1.1 allows pipelining, not interleaving a
+    /// multi-message answer).
+    func transfer(_ query: ByteBuffer, transfers: ZoneTransfers, snapshot: Snapshot, context: ChannelHandlerContext) {
+        transferring = true
+        let bytes = Array(query.readableBytesView)
+        let peer = context.channel.remoteAddress?.ipAddress
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        DispatchQueue.global().async {
+            let messages = transfers.answer(bytes, peer: peer, snapshot: snapshot)
+            loop.execute {
+                let context = bound.value.1
+                var last: EventLoopFuture<Void>? = nil
+                for (i, m) in messages.enumerated() {
+                    var buffer = context.channel.allocator.buffer(capacity: m.count + 2)
+                    buffer.writeInteger(UInt16(m.count))
+                    buffer.writeBytes(m)
+                    if i == messages.count - 1 { last = context.writeAndFlush(NIOAny(buffer)) } else { context.write(NIOAny(buffer), promise: nil) }
+                }
+                let done: @Sendable () -> Void = {
+                    let (handler, context) = bound.value
+                    handler.transferring = false
+                    handler.drain(context: context)
+                    context.flush()
+                }
+                if let last { last.whenComplete { _ in done() } } else { done() }
+            }
+        }
     }
 }

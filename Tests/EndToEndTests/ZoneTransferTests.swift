@@ -173,6 +173,38 @@ func digTransfer(_ port: Int, _ args: [String]) throws -> (records: [String], ou
         #expect(wrong.output.contains("BADSIG") && wrong.records.isEmpty)
     }
 
+    /// A multi-message AXFR and a query pipelined behind it on one connection: the transfer's
+    /// messages come first and whole, then the query's answer (RFC 7766 order), while another
+    /// connection is answered meanwhile.
+    @Test func pipelinedQueryWaitsForTheTransfer() throws {
+        var text = "$ORIGIN e164.arpa.\n$TTL 3600\n@ IN SOA ns1.example.net. h.example.net. 7 7200 3600 1209600 300\n@ IN NS ns1.example.net.\n"
+        for i in 0..<4000 {
+            text += String(10_000_000 + i).reversed().map(String.init).joined(separator: ".") + " IN NAPTR 100 10 \"u\" \"E2U+sip\" \"!^.*$!sip:u\(i)@example.net!\" .\n"
+        }
+        let zone = writeTemp(text)
+        defer { try? FileManager.default.removeItem(atPath: zone) }
+        let s = try EnumdServer(["--allow-transfer", "127.0.0.1"], zone: zone)
+        defer { s.stop() }
+        let c = try TCPClient(port: s.port, timeoutSeconds: 10)
+        c.send(lengthPrefixed(try DecodedPacket.query(name: "e164.arpa.", type: .axfr, id: 1))
+               + lengthPrefixed(try DecodedPacket.query(name: "e164.arpa.", type: .soa, id: 2)))
+        let other = try TCPClient(port: s.port)
+        other.send(lengthPrefixed(try DecodedPacket.query(name: "e164.arpa.", type: .ns, id: 3)))
+        #expect(try other.readMessage().map { try DecodedPacket($0).id } == 3)
+        var records: [String] = []
+        var messages = 0
+        while records.count < 2 || records.last != records.first {
+            guard let m = c.readMessage() else { Issue.record("transfer cut after \(records.count) records"); return }
+            let p = try DecodedPacket(m)
+            #expect(p.id == 1 && p.rcode == 0)
+            records += p.answer
+            messages += 1
+        }
+        #expect(records.count == 4003 && messages > 10)  // SOA, NS, 4000 NAPTR, SOA
+        let after = try c.readMessage().map { try DecodedPacket($0) }
+        #expect(after?.id == 2 && after?.answer.count == 1)
+    }
+
     /// export-zone writes what enumd serves (chain records from the state dir included) as a
     /// file NSD checks and serves with the same answers.
     @Test func exportedZoneLoadsInNSDWithTheSameAnswers() throws {

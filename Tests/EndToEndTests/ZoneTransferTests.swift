@@ -94,7 +94,7 @@ func digTransfer(_ port: Int, _ args: [String]) throws -> (records: [String], ou
         let nsdPort = freePort()
         let enumd = try EnumdServer(["--poll-interval", "1", "--allow-transfer", "127.0.0.1 \(testKeyName)",
                                      "--tsig-key", "\(testKeyName):hmac-sha256:\(testKeySecret)",
-                                     "--notify", "127.0.0.1:\(nsdPort) \(testKeyName)"] + node.serveArguments, chain: true)
+                                     "--notify", "127.0.0.1:\(nsdPort) \(testKeyName)", "--http", "127.0.0.1:0"] + node.serveArguments, chain: true)
         defer { enumd.stop() }
         #expect(eventually(10) { soaSerial(enumd.port) == 1001 })
         let nsd = try NSDSecondary(primaryPort: enumd.port, port: nsdPort, key: true)
@@ -126,6 +126,11 @@ func digTransfer(_ port: Int, _ args: [String]) throws -> (records: [String], ou
         #expect(enumd.stderrText.contains("IXFR of e164.arpa. for 127.0.0.1: serial 1001 -> 1003 in 1 step(s), 0 deleted and 1 added records"))
         #expect(!enumd.stderrText.contains("AXFR of e164.arpa. serial 1003"))
         #expect(try naptrs(nsd.port, Self.newDomain) == naptrs(enumd.port, Self.newDomain))
+        let metrics = try httpRequest(port: enumd.httpPort, path: "/metrics").text
+        for line in ["enum_xfr_requests_total{kind=\"ixfr\"} 1", "enum_xfr_last_ixfr_records 5",
+                     "enum_notify_total{result=\"acknowledged\"} 1", "enum_zone_serial{zone=\"e164.arpa.\"} 1003"] {
+            #expect(metrics.contains(line + "\n"), "\(line) not in\n\(metrics)")
+        }
 
         // The same IXFR asked by dig: current SOA, old SOA, new SOA, the one new record, SOA.
         let ixfr = try digTransfer(enumd.port, key + ["IXFR=1001", "e164.arpa"])

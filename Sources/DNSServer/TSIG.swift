@@ -303,3 +303,44 @@ public enum Base64 {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+extension Responder {
+    /// A query carrying TSIG (a secondary's signed SOA check, RFC 8945 section 5): verified, then
+    /// answered as usual in a window that leaves room for the TSIG record, then signed; a failed
+    /// check is answered NOTAUTH with the TSIG error (section 5.2). Off the hot path: only signed
+    /// queries come here.
+    func answerSigned(_ pq: ParsedQuery, _ q: UnsafeRawBufferPointer, _ transport: Transport,
+                      _ out: UnsafeMutableRawBufferPointer) -> Int {
+        let bytes = Array(q)
+        let now = wallClockSeconds()
+        func put(_ m: [UInt8]) -> Int {
+            guard m.count <= out.count else { return 0 }
+            m.withUnsafeBytes { out.copyMemory(from: $0) }
+            return m.count
+        }
+        switch TSIG.check(bytes, keys: options.tsigKeys, now: now) {
+        case .unsigned:
+            return answer(pq, q, transport, out)
+        case .malformed:
+            guard out.count >= 12 else { return 0 }
+            var m = Array(bytes[0..<12])
+            m[2] = 0x80 | (bytes[2] & 0x79); m[3] = 1
+            for i in 4..<12 { m[i] = 0 }
+            return put(m)
+        case .failed(let error, let record, let signer):
+            return put(TSIG.errorResponse(to: bytes, questionEnd: pq.questionEnd, error: error, record: record,
+                                          signer: signer, now: now))
+        case .valid(var signer):
+            let limit = transport == .tcp ? Responder.maxMessageSize
+                : (pq.hasEDNS ? min(max(Int(pq.udpSize), 512), options.maxUDPPayload) : 512)
+            let reserve = signer.key.name.wire.count + 10 + TSIGKey.algorithm.wire.count + 16 + HMACSHA256.length
+            let window = min(out.count, limit) - reserve
+            guard window >= 12 + pq.questionEnd else { return 0 }
+            let n = answer(pq, q, transport, UnsafeMutableRawBufferPointer(rebasing: out[0..<window]))
+            guard n > 0 else { return 0 }
+            var m = Array(UnsafeRawBufferPointer(rebasing: out[0..<n]))
+            signer.sign(&m, now: now)
+            return put(m)
+        }
+    }
+}

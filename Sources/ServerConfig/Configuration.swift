@@ -161,7 +161,7 @@ public struct Configuration: Sendable {
     }
 
     public var responderOptions: ResponderOptions {
-        ResponderOptions(maxUDPPayload: maxUDPPayload, minimalResponses: minimalResponses)
+        ResponderOptions(maxUDPPayload: maxUDPPayload, minimalResponses: minimalResponses, tsigKeys: tsigKeys)
     }
 }
 

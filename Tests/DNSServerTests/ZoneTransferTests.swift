@@ -227,6 +227,36 @@ func bigZone(_ count: Int, serial: UInt32 = 5) throws -> Zone {
         #expect(Base64.decode(Base64.encode([1, 2, 3, 4, 5])) == [1, 2, 3, 4, 5])
     }
 
+    /// A secondary's signed SOA check (Knot and BIND sign it) gets a signed answer, within the
+    /// client's UDP size; a bad key gets NOTAUTH/BADKEY; unsigned queries are untouched.
+    @Test func signedQueriesGetSignedAnswers() throws {
+        let zone = try demoZoneFile()
+        let r = Responder(snapshot: try Snapshot(zones: [zone]), options: ResponderOptions(tsigKeys: [xfrKey]))
+        let now = wallClockSeconds()
+        let (q, mac) = signed(try DecodedPacket.query(name: "e164.arpa.", type: .soa), at: now)
+        let a = r.respond(q, .udp)
+        #expect(verifyResponses([a], requestMAC: mac))
+        #expect(try DecodedPacket(a).answer.count == 1 && DecodedPacket(a).rcode == 0)
+        // A big answer over 512-octet UDP: truncated if need be, still signed, never over 512.
+        let (big, bigMAC) = signed(try DecodedPacket.query(name: "8.5.9.0.6.4.9.7.0.2.4.4.e164.arpa.", type: .naptr), at: now)
+        let b = r.respond(big, .udp)
+        #expect(b.count <= 512 && verifyResponses([b], requestMAC: bigMAC))
+        let (tcpQ, tcpMAC) = signed(try DecodedPacket.query(name: "0.9.8.7.6.5.4.3.2.1.e164.arpa.", type: .naptr), at: now)
+        let t = r.respond(tcpQ, .tcp)
+        let tcpAnswers = try DecodedPacket(t).answer.count
+        #expect(verifyResponses([t], requestMAC: tcpMAC) && tcpAnswers == 3)
+        // Unknown key.
+        let other = try TSIGKey(parsing: "other.:hmac-sha256:" + Base64.encode(xfrKey.secret))
+        let (bad, _) = signed(try DecodedPacket.query(name: "e164.arpa.", type: .soa), key: other, at: now)
+        let e = r.respond(bad, .udp)
+        guard let found = TSIG.read(e), let rec = found else { Issue.record("no TSIG in the error"); return }
+        #expect(try DecodedPacket(e).rcode == 9 && rec.error == TSIGError.badKey.rawValue)
+        // No keys configured: every key is unknown.
+        let plain = Responder(snapshot: try Snapshot(zones: [zone]))
+        #expect(try DecodedPacket(plain.respond(q, .udp)).rcode == 9)
+        #expect(try DecodedPacket(plain.respond(try DecodedPacket.query(name: "e164.arpa.", type: .soa), .udp)).rcode == 0)
+    }
+
     @Test func notifyMessagesAreRFC1996() throws {
         let zone = try demoZoneFile()
         var m = Notifier.message(id: 7, apex: zone.apex, soa: zone.soaRecord)

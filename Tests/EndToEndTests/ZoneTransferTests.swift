@@ -174,6 +174,9 @@ func digTransfer(_ port: Int, _ args: [String]) throws -> (records: [String], ou
         let signed = try digTransfer(keyed.port, key + ["AXFR", "e164.arpa"])
         #expect(signed.records.count == 14 && !signed.output.contains("Couldn't verify"), "\(signed.output)")
         #expect(try digTransfer(keyed.port, ["AXFR", "e164.arpa"]).output.contains("Transfer failed"))
+        // A signed SOA check, as Knot and BIND secondaries send it, over UDP: a signed answer.
+        let soa = try digTransfer(keyed.port, key + ["SOA", "e164.arpa"])
+        #expect(soa.output.contains("status: NOERROR") && soa.output.contains("TSIG PSEUDOSECTION") && !soa.output.contains("Couldn't verify"), "\(soa.output)")
         let wrong = try digTransfer(keyed.port, ["-y", "hmac-sha256:\(testKeyName.dropLast()):c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0MTIzNA==", "AXFR", "e164.arpa"])
         #expect(wrong.output.contains("BADSIG") && wrong.records.isEmpty)
     }

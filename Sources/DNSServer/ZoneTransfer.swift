@@ -178,6 +178,15 @@ public final class ZoneTransfers: Sendable {
         self.notifier = Notifier(logger: logger)
     }
 
+    private let chainRequired = Mutex(false)
+
+    /// With the chain on, the zone files served before the first sync (no state file yet) carry
+    /// their own serial and none of the chain's records: a secondary that copied them could be
+    /// left behind a serial the chain never reaches. Until a snapshot has chain data, transfers
+    /// are answered SERVFAIL; a secondary tries again after the SOA RETRY interval (RFC 1034
+    /// section 4.3.5). Default off (zone files only).
+    public func setChainRequired(_ on: Bool) { chainRequired.withLock { $0 = on } }
+
     public var policy: TransferPolicy { policyBox.withLock { $0 } }
     public func setPolicy(_ p: TransferPolicy) { policyBox.withLock { $0 = p } }
     public var statistics: TransferStatistics {
@@ -254,6 +263,10 @@ public final class ZoneTransfers: Sendable {
               let zone = snapshot.zones.first(where: { $0.apex.lowercased == request.name.lowercased }) else {
             statisticsBox.withLock { $0.refused += 1 }
             return bare(9, request.questionEnd, signer)  // NOTAUTH: not a zone we serve
+        }
+        if snapshot.chain == nil && chainRequired.withLock({ $0 }) {
+            logger.info("\(request.kind) of \(zone.apex) for \(peer ?? "?"): SERVFAIL until the chain has been read")
+            return bare(2, request.questionEnd, signer)
         }
         var w = TransferWriter(query: q, questionEnd: request.questionEnd,
                                limit: messageLimit - (signer == nil ? 0 : 512))

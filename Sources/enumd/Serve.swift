@@ -152,6 +152,7 @@ struct Serve: AsyncParsableCommand {
         do { snapshot = try Snapshot(zones: loaded) } catch { throw fail(error.description, code: 1) }
         let store = StateStore(Responder(snapshot: snapshot, options: c.responderOptions))
         store.transfers.setPolicy(try c.transferPolicy())
+        store.transfers.setChainRequired(c.chain)
         if !c.allowTransfer.isEmpty || !c.notify.isEmpty {
             logger.info("zone transfers: allowed for \(c.allowTransfer.map(\.description)), NOTIFY to \(c.notify.map(\.description)), \(c.tsigKeys.count) TSIG key(s)")
         }

@@ -88,6 +88,13 @@ func bigZone(_ count: Int, serial: UInt32 = 5) throws -> Zone {
         #expect(m.count == 1 && p.rcode == rcode && p.question == ["e164.arpa.\tIN\tAXFR"])
     }
 
+    @Test func withTheChainOnNothingIsTransferredBeforeTheChainIsRead() throws {
+        let t = try transfers()
+        t.setChainRequired(true)
+        let m = t.answer(try axfrQuery(), peer: "127.0.0.1", snapshot: try Snapshot(zones: [try demoZoneFile()]))
+        #expect(try DecodedPacket(m[0]).rcode == 2)
+    }
+
     @Test func aZoneWeDoNotServeIsNotAuth() throws {
         let m = try transfers().answer(try axfrQuery("example.com."), peer: "127.0.0.1", snapshot: try Snapshot(zones: [try demoZoneFile()]))
         #expect(try DecodedPacket(m[0]).rcode == 9)

@@ -60,7 +60,7 @@ enum TSIGCheck {
     /// Failed: answer NOTAUTH with this TSIG error; the signer is set only for BADTIME, whose
     /// answer is signed (section 5.2.3).
     case failed(TSIGError, record: TSIGRecord, signer: TSIGSigner?)
-    /// A TSIG record that is not the last record, or cannot be read: FORMERR (section 5.1).
+    /// A TSIG record that is not the last record, or cannot be read: FORMERR (section 5.2).
     case malformed
 }
 
@@ -125,9 +125,26 @@ enum TSIG {
         return s.priorMAC
     }
 
+    /// What a message holds in the way of TSIG.
+    enum Found: Equatable {
+        case none
+        case record(TSIGRecord)
+        /// More than one, not the last record, or unreadable: FORMERR (section 5.2).
+        case malformed
+    }
+
     /// Finds and reads the TSIG record, which must be the last record of the additional
-    /// section (section 5.1); nil when there is none.
-    static func read(_ m: [UInt8]) -> TSIGRecord?? {
+    /// section (section 5.2).
+    static func find(_ m: [UInt8]) -> Found {
+        switch read(m) {
+        case .none: return .malformed
+        case .some(.none): return .none
+        case .some(.some(let r)): return .record(r)
+        }
+    }
+
+    /// nil: malformed; .some(nil): no TSIG.
+    private static func read(_ m: [UInt8]) -> TSIGRecord?? {
         guard m.count >= 12 else { return .some(nil) }
         let counts = (0..<4).map { Int(m[4 + 2 * $0]) << 8 | Int(m[5 + 2 * $0]) }
         var p = 12
@@ -167,8 +184,12 @@ enum TSIG {
 
     /// Verifies a request's TSIG with the configured keys (RFC 8945 section 5.2).
     static func check(_ m: [UInt8], keys: [TSIGKey], now: UInt64) -> TSIGCheck {
-        guard let found = read(m) else { return .malformed }
-        guard let r = found else { return .unsigned }
+        let r: TSIGRecord
+        switch find(m) {
+        case .malformed: return .malformed
+        case .none: return .unsigned
+        case .record(let found): r = found
+        }
         // 5.2.1: an unknown key or algorithm is BADKEY, answered unsigned.
         guard r.algorithm == TSIGKey.algorithm, let key = keys.first(where: { $0.name == r.keyName }) else {
             return .failed(.badKey, record: r, signer: nil)

@@ -354,7 +354,7 @@ struct TransferRequest {
 /// Builds the messages of a transfer: records appended in order, a new message started when
 /// the next record would pass `limit`, owner names compressed against names earlier in the same
 /// message (RFC 1035 section 4.1.4; RDATA is copied as is, which RFC 3597 section 4 requires for
-/// most types). The question is in the first message only (RFC 5936 section 2.2.1).
+/// most types). The question is in the first message only (RFC 5936 section 2.2.2).
 struct TransferWriter {
     let query: [UInt8]
     let questionEnd: Int

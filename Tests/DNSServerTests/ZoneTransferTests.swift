@@ -63,7 +63,7 @@ func bigZone(_ count: Int, serial: UInt32 = 5) throws -> Zone {
         #expect(m.allSatisfy { $0.count <= 16_384 })
         let all = try answers(m)
         #expect(all.count == zone.recordCount + 1 && all.first == all.last && all.first!.contains("\tSOA\t"))
-        #expect(try m.dropFirst().allSatisfy { try DecodedPacket($0).question.isEmpty })  // RFC 5936 section 2.2.1
+        #expect(try m.dropFirst().allSatisfy { try DecodedPacket($0).question.isEmpty })  // RFC 5936 section 2.2.2
         // Owners compressed: far less than the records written out in full.
         var full = 0
         zone.forEachRecordExceptSOA { full += $0.owner.wire.count + 10 + $0.rdata.count }
@@ -155,7 +155,7 @@ func bigZone(_ count: Int, serial: UInt32 = 5) throws -> Zone {
     func verifyResponses(_ messages: [[UInt8]], requestMAC: [UInt8]) -> Bool {
         var prior = requestMAC
         for (i, m) in messages.enumerated() {
-            guard let found = TSIG.read(m), let r = found else { return false }
+            guard case .record(let r) = TSIG.find(m) else { return false }
             var body = Array(m[0..<r.start])
             body[11] -= 1
             let vars = i == 0
@@ -180,7 +180,7 @@ func bigZone(_ count: Int, serial: UInt32 = 5) throws -> Zone {
     func tsigAnswer(_ q: [UInt8], now: UInt64) throws -> (rcode: Int, record: TSIGRecord) {
         let m = try transfers(["127.0.0.1"]).answer(q, peer: "127.0.0.1", snapshot: try Snapshot(zones: [try demoZoneFile()]), now: now)
         #expect(m.count == 1)
-        guard let found = TSIG.read(m[0]), let r = found else { throw TSIGTestFailure.noTSIG }
+        guard case .record(let r) = TSIG.find(m[0]) else { throw TSIGTestFailure.noTSIG }
         return (try DecodedPacket(m[0]).rcode, r)
     }
 
@@ -202,6 +202,14 @@ func bigZone(_ count: Int, serial: UInt32 = 5) throws -> Zone {
         var (q2, _) = signed(try axfrQuery(), at: 1_800_000_000)
         q2[3] ^= 0x10
         #expect(try tsigAnswer(q2, now: 1_800_000_000).record.error == TSIGError.badSig.rawValue)
+    }
+
+    @Test func aTSIGThatIsNotTheLastRecordIsFormErr() throws {
+        var (q, _) = signed(try axfrQuery(), at: 1_800_000_000)
+        q += [0, 0, 41, 4, 0xD0, 0, 0, 0, 0, 0, 0]  // an OPT after the TSIG
+        q[11] += 1
+        let m = try transfers(["127.0.0.1"]).answer(q, peer: "127.0.0.1", snapshot: try Snapshot(zones: [try demoZoneFile()]), now: 1_800_000_000)
+        #expect(try DecodedPacket(m[0]).rcode == 1 && TSIG.find(q) == .malformed)
     }
 
     @Test func timeOutsideTheFudgeIsBADTIMESigned() throws {
@@ -256,7 +264,7 @@ func bigZone(_ count: Int, serial: UInt32 = 5) throws -> Zone {
         let other = try TSIGKey(parsing: "other.:hmac-sha256:" + Base64.encode(xfrKey.secret))
         let (bad, _) = signed(try DecodedPacket.query(name: "e164.arpa.", type: .soa), key: other, at: now)
         let e = r.respond(bad, .udp)
-        guard let found = TSIG.read(e), let rec = found else { Issue.record("no TSIG in the error"); return }
+        guard case .record(let rec) = TSIG.find(e) else { Issue.record("no TSIG in the error"); return }
         #expect(try DecodedPacket(e).rcode == 9 && rec.error == TSIGError.badKey.rawValue)
         // No keys configured: every key is unknown.
         let plain = Responder(snapshot: try Snapshot(zones: [zone]))

@@ -22,7 +22,7 @@ final class Notifier: Sendable {
     private let generations = Mutex<[String: Int]>([:])
     let counts = Mutex<(sent: Int, acknowledged: Int, failed: Int)>((0, 0, 0))
 
-    init(logger: Logger, attempts: Int = 5, timeout: Duration = .seconds(2), firstBackoff: Duration = .seconds(1)) {
+    init(logger: Logger = Logger(label: "enumd.xfr"), attempts: Int = 5, timeout: Duration = .seconds(2), firstBackoff: Duration = .seconds(1)) {
         self.logger = logger; self.attempts = attempts; self.timeout = timeout; self.firstBackoff = firstBackoff
     }
 

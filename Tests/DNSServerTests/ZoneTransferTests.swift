@@ -2,6 +2,9 @@ import DNSWire
 import ENUMCore
 import Testing
 @testable import DNSServer
+#if canImport(Glibc)
+import Glibc
+#endif
 
 let xfrKey = try! TSIGKey(parsing: "xfr.example.:hmac-sha256:" + Base64.encode(Array("0123456789abcdef0123456789abcdef".utf8)))
 
@@ -279,5 +282,68 @@ func bigZone(_ count: Int, serial: UInt32 = 5) throws -> Zone {
         #expect(p.opcode == 4 && p.aa && !p.qr && p.question == ["e164.arpa.\tIN\tSOA"] && p.answer.count == 1)
         TSIG.signRequest(&m, key: xfrKey, now: 1_800_000_000)
         if case .valid = TSIG.check(m, keys: [xfrKey], now: 1_800_000_010) {} else { Issue.record("our own signature does not verify") }
+    }
+}
+
+/// NOTIFY is retried until acknowledged, and gives up after a bounded number of tries.
+@Suite struct NotifyTests {
+    /// A UDP socket on 127.0.0.1 that ignores the first `ignore` NOTIFYs and answers the rest with
+    /// `rcode`; returns how many it received within `seconds`.
+    final class Secondary: @unchecked Sendable {
+        let fd: Int32
+        let port: Int
+        init() {
+            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            self.fd = fd
+            var a = sockaddr_in()
+            a.sin_family = sa_family_t(AF_INET); a.sin_addr.s_addr = inet_addr("127.0.0.1")
+            _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+            port = Int(UInt16(bigEndian: a.sin_port))
+            var tv = timeval(tv_sec: 0, tv_usec: 100_000)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        }
+        deinit { close(fd) }
+
+        func serve(ignore: Int, rcode: UInt8, seconds: Double) -> Int {
+            var received = 0
+            let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+            var buf = [UInt8](repeating: 0, count: 4096)
+            var from = sockaddr_storage()
+            while ContinuousClock.now < deadline {
+                var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+                let n = withUnsafeMutablePointer(to: &from) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buf, buf.count, 0, $0, &len) } }
+                guard n >= 12 else { continue }
+                received += 1
+                guard received > ignore else { continue }
+                var reply = Array(buf[0..<n])
+                reply[2] |= 0x80; reply[3] = rcode
+                _ = withUnsafePointer(to: &from) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, reply, reply.count, 0, $0, len) } }
+            }
+            return received
+        }
+    }
+
+    func notifier() -> Notifier { Notifier(attempts: 4, timeout: .milliseconds(200), firstBackoff: .milliseconds(50)) }
+
+    @Test func retriedUntilAcknowledged() throws {
+        let zone = try demoZoneFile()
+        let s = Secondary()
+        let n = notifier()
+        n.notify(apex: zone.apex, soa: zone.soaRecord, targets: [try NotifyTarget(parsing: "127.0.0.1:\(s.port)")], keys: [])
+        #expect(s.serve(ignore: 2, rcode: 0, seconds: 1.5) == 3)
+        #expect(n.counts.withLock { $0 } == (3, 1, 0))
+    }
+
+    @Test func boundedWhenNobodyAnswersAndFinalOnRefused() throws {
+        let zone = try demoZoneFile()
+        let silent = Secondary(), refusing = Secondary()
+        let n = notifier()
+        n.notify(apex: zone.apex, soa: zone.soaRecord, targets: [try NotifyTarget(parsing: "127.0.0.1:\(silent.port)")], keys: [])
+        #expect(silent.serve(ignore: 100, rcode: 0, seconds: 2) == 4)
+        n.notify(apex: zone.apex, soa: zone.soaRecord, targets: [try NotifyTarget(parsing: "127.0.0.1:\(refusing.port)")], keys: [])
+        #expect(refusing.serve(ignore: 0, rcode: 5, seconds: 1) == 1)
+        #expect(n.counts.withLock { $0 } == (5, 0, 2))
     }
 }

@@ -235,12 +235,22 @@ func digTransfer(_ port: Int, _ args: [String]) throws -> (records: [String], ou
 
         let nsd = try NSDServer(zone: file, apex: "e164.arpa")
         defer { nsd.stop() }
-        let queries = [Self.seedDomain, Self.newDomain, "e164.arpa", "5.4.3.2.1.0.3.9.4.e164.arpa", "1.5.1.9.4.e164.arpa", "2.e164.arpa"]
+        let queries = [Self.seedDomain, Self.newDomain, "e164.arpa", "5.4.3.2.1.0.3.9.4.e164.arpa", "1.5.1.9.4.e164.arpa", "2.e164.arpa",
+                       "0.9.8.7.6.5.4.3.2.1.e164.arpa", "9.5.4.3.2.1.0.3.9.4.e164.arpa"]
             .flatMap { n in ["NAPTR", "SOA", "TXT"].map { [n, $0] } }
         let ours = try digBatch(enumd.port, queries), theirs = try digBatch(nsd.port, queries)
         for (i, q) in queries.enumerated() {
             #expect(ours[i].caseFoldedOutsideQuestionAndAnswer == theirs[i].caseFoldedOutsideQuestionAndAnswer, "\(q)")
         }
+        #expect(ours.filter { $0.status == "NOERROR" && !$0.answer.isEmpty }.count == 6)  // 4 NAPTR sets (one by wildcard), the SOA, the demo TXT
+        // A restart from the state dir, and a block that changes nothing: the serial stays.
+        #expect(enumd.stop() == 0)
+        try node.mine()
+        let again = try EnumdServer(["--poll-interval", "1", "--state-dir", dir] + node.serveArguments, chain: true)
+        defer { again.stop() }
+        #expect(soaSerial(again.port) == 1001)
+        #expect(eventually(10) { again.stderrText.contains("synced height 1002") })
+        #expect(soaSerial(again.port) == 1001)
         // Bad input is named.
         let bad = try run(Paths.enumd, ["export-zone", "--zone", "example.com", "--zone-file", Paths.demoZone, "--no-chain"])
         #expect(bad.status == 1 && bad.stderr.contains("no zone example.com."))

@@ -24,7 +24,7 @@ public struct TSIGKey: Sendable, Equatable, CustomStringConvertible {
         guard let secret = Base64.decode(String(parts[2])), !secret.isEmpty else {
             throw .badKey(text, "the secret is not base64")
         }
-        guard secret.count >= 16 else { throw .badKey(text, "the secret is shorter than 16 octets (RFC 8945 section 6.1 wants at least the MAC length)") }
+        guard secret.count >= 16 else { throw .badKey(text, "the secret is shorter than 16 octets; use 32 random octets (head -c 32 /dev/urandom | base64)") }
         self.init(name: name, secret: secret)
     }
 

@@ -17,7 +17,7 @@ struct ExportZone: ParsableCommand {
         discussion: "Reads the zone files and the state directory's chain snapshot (from --config, or the flags), "
             + "with the SOA serial that 'serve' gives that data. Without a state directory, the zone files only.")
 
-    @Option(help: ArgumentHelp("The apex of the zone to write (default e164.arpa).", valueName: "APEX"))
+    @Option(help: ArgumentHelp("The apex of the zone to write.", valueName: "APEX"))
     var zone: String = "e164.arpa."
 
     @Argument(help: "Where to write (default: standard output). Written to a temporary file and renamed.")

@@ -35,7 +35,9 @@ extension Zone {
     public var contentDigest: UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         @inline(__always) func mix(_ b: UInt8) { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        @inline(__always) func mix32(_ v: UInt32) { for s in [24, 16, 8, 0] { mix(UInt8(truncatingIfNeeded: v >> UInt32(s))) } }
+        @inline(__always) func mix32(_ v: UInt32) {
+            mix(UInt8(v >> 24)); mix(UInt8(v >> 16 & 0xFF)); mix(UInt8(v >> 8 & 0xFF)); mix(UInt8(v & 0xFF))
+        }
         for (i, node) in nodes.enumerated() {
             for b in names.key(at: i) { mix(b) }
             mix(0xFF)

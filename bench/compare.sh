@@ -129,9 +129,14 @@ perf_run() {  # $1 port, $2 queries, $3 seconds, then dnsperf options
   res=$(timeout -k 2 $((s + 15)) dnsperf -s 127.0.0.1 -p "$port" -d "$q" -l "$s" -t 2 "$@" 2>&1 |
     awk '/Queries per second:/{q=$4} /Queries completed:/{c=$3} /Queries lost:/{l=$3} /Run time \(s\):/{t=$4}
          END { if (q == "") exit 1; printf "%.0f %d %d %s\n", q, c, l, t }') || return 1
-  cpu=$(times | awk 'NR == 2 { u = $1; s = $2; sub(/m/, " ", u); sub(/s/, "", u); sub(/m/, " ", s); sub(/s/, "", s)
-        split(u, a, " "); split(s, b, " "); print a[1] * 60 + a[2] + b[1] * 60 + b[2] }')
-  awk -v r="$res" -v c="$cpu" 'BEGIN { split(r, f, " "); printf "%s %s %s %.0f\n", f[1], f[2], f[3], 100 * c / f[4] }'
+  echo "$res"
+  times   # in this shell, not a pipeline's subshell: its second line is the waited children's CPU
+}
+perf_parse() {  # the output of perf_run -> "qps completed lost gen%"
+  awk 'NR == 1 { split($0, f, " ") }
+       NR == 3 { u = $1; s = $2; sub(/m/, " ", u); sub(/s/, "", u); sub(/m/, " ", s); sub(/s/, "", s)
+                 split(u, a, " "); split(s, b, " "); c = a[1] * 60 + a[2] + b[1] * 60 + b[2] }
+       END { if (f[1] == "") exit 1; printf "%s %s %s %.0f\n", f[1], f[2], f[3], 100 * c / f[4] }'
 }
 check_sample() {  # $1 server, $2 port, $3 answers file: mismatches vs the expected file; answer dump kept
   local name type rc cnt got got_rc got_n bad=0 dump=$out/cmp-sample-$1.txt
@@ -229,11 +234,11 @@ run_servers() {  # $1 size, $2 "speed" to run the dnsperf setups
     R[check_$size,$s]=$([ "$bad" = 0 ] && echo ok || echo "BAD:$bad")
     if [ "$speed" = speed ]; then
       perf_run "$port" "$b.queries" 2 -c 4 -q 200 >/dev/null   # warm-up
-      r=$(taskset -c 1 bash -c "$(declare -f perf_run); perf_run $port $b.queries $len -c 4 -q 200") || r="- - - -"
+      r=$(taskset -c 1 bash -c "$(declare -f perf_run); perf_run $port $b.queries $len -c 4 -q 200" | perf_parse) || r="- - - -"
       R[udp_pin,$s]=${r%% *}; R[gen_pin,$s]=${r##* }
       log "$s: UDP pinned ${R[udp_pin,$s]} qps (dnsperf CPU ${R[gen_pin,$s]}%)"
       ticks0=$(cpu_ticks "$pid")
-      r=$(taskset -c 1 bash -c "$(declare -f perf_run); perf_run $port $b.queries $len -c 4 -q 500 -Q $rate") || r="- - - -"
+      r=$(taskset -c 1 bash -c "$(declare -f perf_run); perf_run $port $b.queries $len -c 4 -q 500 -Q $rate" | perf_parse) || r="- - - -"
       ticks1=$(cpu_ticks "$pid")
       read -r _ done_q _ <<<"$r"
       R[cpu_us,$s]=$(awk -v t=$((ticks1 - ticks0)) -v k="$clk" -v q="${done_q:-0}" 'BEGIN { if (q > 0) printf "%.2f", t / k / q * 1e6; else print "-" }')
@@ -241,10 +246,10 @@ run_servers() {  # $1 size, $2 "speed" to run the dnsperf setups
       log "$s: at -Q $rate: ${R[cpu_qps,$s]} qps answered, ${R[cpu_us,$s]} µs of server CPU per query"
       taskset -a -cp 0-1 "$pid" >/dev/null 2>&1
       for c in $(ps -o pid= --ppid "$pid"); do taskset -a -cp 0-1 "$c" >/dev/null 2>&1; done
-      r=$(perf_run "$port" "$b.queries" "$len" -c 4 -q 200) || r="- - - -"
+      r=$(perf_run "$port" "$b.queries" "$len" -c 4 -q 200 | perf_parse) || r="- - - -"
       R[udp_free,$s]=${r%% *}; R[gen_free,$s]=${r##* }
       log "$s: UDP unpinned ${R[udp_free,$s]} qps (dnsperf CPU ${R[gen_free,$s]}%)"
-      r=$(perf_run "$port" "$b.queries" "$len" -m tcp -c 16 -q 200) || r="- - - -"
+      r=$(perf_run "$port" "$b.queries" "$len" -m tcp -c 16 -q 200 | perf_parse) || r="- - - -"
       R[tcp,$s]=${r%% *}
       log "$s: TCP ${R[tcp,$s]} qps"
     else

@@ -63,6 +63,8 @@ public final class ChainSync: Service, Sendable {
     public let status = Mutex(SyncStatus())
     /// Owner addresses and txids, filled in the background (nil without a second client).
     public let details: NameDetails?
+    /// SOA serials that change exactly with the data, and the changes for IXFR (ZoneVersions.swift).
+    let versions: ZoneVersions
     private let queue = DispatchQueue(label: "enumd.chain-rpc")
     /// What was last said about skipped values, so each problem is logged once, not every sync.
     private let reported = Mutex<(summary: String, names: Set<String>)>(("", []))
@@ -73,6 +75,7 @@ public final class ChainSync: Service, Sendable {
                 options: ChainSyncOptions, logger: Logger) {
         self.client = client; self.store = store; self.zones = zones; self.options = options; self.logger = logger
         self.details = detailsClient.map { NameDetails(client: $0) }
+        self.versions = ZoneVersions(directory: options.stateDirectory)
     }
 
     /// Serves the state directory's snapshot (marked stale) if there is a usable one.
@@ -191,10 +194,18 @@ public final class ChainSync: Service, Sendable {
     }
 
     private func publish(_ table: NumberTable, stale: Bool, readAt: Double) throws {
-        let old = store.responder?.snapshot.chain
-        let snapshot = try SnapshotBuilder.build(zones: zones, numbers: table, builtAt: readAt, stale: stale)
+        let previous = store.responder?.snapshot
+        let built = try SnapshotBuilder.build(zones: zones, numbers: table, builtAt: readAt, stale: stale)
+        // Serials follow the data, not the height; compared with the last chain snapshot served.
+        let (snapshot, changes) = try versions.settle(built, previous: previous?.chain == nil ? nil : previous)
+        for c in changes { store.transfers.record(apex: c.apex, change: c.change) }
         store.publish(Responder(snapshot: snapshot, options: options.responderOptions))
-        if let old { details?.forgetChanged(from: old, to: table) }
+        for c in changes {
+            logger.info("zone \(c.apex) serial \(c.change.fromSerial) -> \(c.change.toSerial): \(c.change.diff.deleted.count) records deleted, \(c.change.diff.added.count) added")
+            store.transfers.notifyChanged(apex: c.apex, soa: c.change.toSOA)
+        }
+        do { try versions.save(snapshot) } catch { logger.error("cannot save the zone serials: \(error)") }
+        if let old = previous?.chain { details?.forgetChanged(from: old, to: table) }
         status.withLock { s in s.servedHeight = table.height; s.stale = stale; s.numbers = table.count }
         // The parse and the replaced snapshot leave freed memory behind; hand it back to the
         // kernel so resident memory is what the new snapshot needs (glibc keeps it otherwise).

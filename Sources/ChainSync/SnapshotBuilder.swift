@@ -5,7 +5,8 @@ import ENUMCore
 ///
 /// The chain's numbers go into the zone whose apex is `e164.arpa`. The zone files are static
 /// overrides: a name that has any record in a zone file is served from the zone file only.
-/// The SOA serial becomes the chain height, so secondaries and caches see every change.
+/// The SOA serial is built as the chain height; `ZoneVersions` then keeps the previous serial
+/// when the data did not change, so the serial changes exactly with the served data.
 public enum SnapshotBuilder {
     /// Compiles `chain` into a number table and joins it (names in the zone file win at lookup).
     public static func build(zones: [Zone], chain: ChainRecords?, builtAt: Double, stale: Bool) throws -> Snapshot {

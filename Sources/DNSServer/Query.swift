@@ -40,6 +40,8 @@ struct ParsedQuery {
     var ednsVersion: UInt8 = 0
     var udpSize: UInt16 = 512
     var dnssecOK = false
+    /// A TSIG record in the additional section (RFC 8945): answered on the slow path, signed.
+    var hasTSIG = false
 }
 
 /// Reads and checks the header, question and additional section of `q`.
@@ -98,6 +100,7 @@ func checkQuery(_ q: UnsafeRawBufferPointer) -> QueryCheck {
             parsed.ednsVersion = q[p + 5]
             parsed.dnssecOK = q[p + 6] & 0x80 != 0
         }
+        if type == 250 { parsed.hasTSIG = true }
         p += 10 + rdlen
     }
     return .query(parsed)

@@ -9,10 +9,13 @@ public struct ResponderOptions: Sendable, Equatable {
     /// Leave the apex NS set and its glue out of positive answers (NSD `minimal-responses: yes`).
     /// Default false, as in NSD.
     public var minimalResponses: Bool = false
+    /// TSIG keys (RFC 8945) for signed queries such as a secondary's SOA check. Default none.
+    public var tsigKeys: [TSIGKey] = []
 
-    public init(maxUDPPayload: Int = 1232, minimalResponses: Bool = false) {
+    public init(maxUDPPayload: Int = 1232, minimalResponses: Bool = false, tsigKeys: [TSIGKey] = []) {
         self.maxUDPPayload = maxUDPPayload
         self.minimalResponses = minimalResponses
+        self.tsigKeys = tsigKeys
     }
 }
 
@@ -49,11 +52,12 @@ public final class Responder: Sendable {
             for i in 4..<12 { out[i] = 0 }
             return 12
         case .query(let pq):
+            if pq.hasTSIG { return answerSigned(pq, query, transport, out) }  // TSIG.swift
             return answer(pq, query, transport, out)
         }
     }
 
-    private func answer(_ pq: ParsedQuery, _ q: UnsafeRawBufferPointer, _ transport: Transport,
+    func answer(_ pq: ParsedQuery, _ q: UnsafeRawBufferPointer, _ transport: Transport,
                         _ out: UnsafeMutableRawBufferPointer) -> Int {
         let limit: Int
         switch transport {

@@ -6,6 +6,8 @@ import Synchronization
 /// request and never wait on the writer (DESIGN.md "One writer, many readers").
 public final class StateStore: Sendable {
     private let current: Mutex<Responder?>
+    /// Zone transfers, their journal of changes and NOTIFY (ZoneTransfer.swift).
+    public let transfers = ZoneTransfers()
 
     public init(_ initial: Responder? = nil) { current = Mutex(initial) }
 

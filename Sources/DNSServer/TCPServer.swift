@@ -15,6 +15,9 @@ final class TCPQueryHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var pending: ByteBuffer?
     private var scratch = [UInt8](repeating: 0, count: Responder.maxMessageSize)
     private var wrote = false
+    /// From an AXFR/IXFR request until its last message is written (ZoneTransfer.swift): later
+    /// queries wait their turn, and the idle timeout does not cut the transfer.
+    var transferring = false
 
     init(store: StateStore, statistics: DNSStatistics) { self.store = store; self.statistics = statistics }
 
@@ -23,13 +26,7 @@ final class TCPQueryHandler: ChannelInboundHandler, RemovableChannelHandler {
         let before = counts.queries[1].reduce(0, +)
         var incoming = unwrapInboundIn(data)
         if pending == nil { pending = incoming } else { pending!.writeBuffer(&incoming) }
-        while let length = pending!.getInteger(at: pending!.readerIndex, as: UInt16.self),
-              pending!.readableBytes >= 2 + Int(length) {
-            pending!.moveReaderIndex(forwardBy: 2)
-            let query = pending!.readSlice(length: Int(length))!
-            answer(query, context: context)
-        }
-        if pending!.readableBytes == 0 { pending = nil } else { pending!.discardReadBytes() }
+        drain(context: context)
         let answered = counts.queries[1].reduce(0, +) - before
         if answered > 0 {
             counts.observe(latencyMicroseconds: monotonicMicroseconds() - received, queries: answered)
@@ -37,8 +34,23 @@ final class TCPQueryHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// Answers every complete query in `pending`, in order (stopping at a zone transfer).
+    func drain(context: ChannelHandlerContext) {
+        while !transferring, let length = pending?.getInteger(at: pending!.readerIndex, as: UInt16.self),
+              pending!.readableBytes >= 2 + Int(length) {
+            pending!.moveReaderIndex(forwardBy: 2)
+            let query = pending!.readSlice(length: Int(length))!
+            answer(query, context: context)
+        }
+        if pending?.readableBytes == 0 { pending = nil } else { pending?.discardReadBytes() }
+    }
+
     private func answer(_ query: ByteBuffer, context: ChannelHandlerContext) {
         guard let responder = store.responder else { return }
+        if query.withUnsafeReadableBytes(ZoneTransfers.isTransferRequest) {
+            transfer(query, transfers: store.transfers, snapshot: responder.snapshot, context: context)
+            return
+        }
         let n = query.withUnsafeReadableBytes { q in
             scratch.withUnsafeMutableBytes { out in
                 let n = responder.respond(to: q, transport: .tcp, into: out)
@@ -59,7 +71,7 @@ final class TCPQueryHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) }
+        if event is IdleStateHandler.IdleStateEvent { if !transferring { context.close(promise: nil) } }
         else { context.fireUserInboundEventTriggered(event) }
     }
 

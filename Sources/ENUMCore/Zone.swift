@@ -30,6 +30,8 @@ public final class Zone: Sendable {
     public let hasDelegations: Bool
     /// How many names carry NAPTR records (what "records served" counts).
     public let naptrNameCount: Int
+    /// The zone file's own names with NAPTR records.
+    let ownNAPTRNames: Int
     /// The chain's numbers in this zone (the `e164.arpa` zone only), kept flat beside the zone
     /// file's names. Where both have a name, the zone file's is served (looked up first).
     public let numbers: NumberTable?
@@ -94,12 +96,18 @@ public final class Zone: Sendable {
         self.negativeTTL = min(soa.ttl, u32(rd.count - 4))
         self.hasWildcards = wild
         self.hasDelegations = deleg
-        self.naptrNameCount = nodes.reduce(0) { $0 + ($1.rrsetIndex(.naptr) == nil ? 0 : 1) }
+        self.ownNAPTRNames = nodes.reduce(0) { $0 + ($1.rrsetIndex(.naptr) == nil ? 0 : 1) }
+        self.naptrNameCount = ownNAPTRNames
         self.numbers = nil
     }
 
     /// This zone with the chain's `numbers` beside its own names and `serial` in its SOA.
     public func attaching(_ numbers: NumberTable, serial: UInt32) -> Zone {
+        replacing(serial: serial, numbers: numbers)
+    }
+
+    /// This zone with `serial` in its SOA and `numbers` (replacing any it had) beside its names.
+    func replacing(serial: UInt32, numbers: NumberTable?) -> Zone {
         var soa = self.soa
         let at = soa.rdatas[0].count - 20
         soa.rdatas[0].replaceSubrange(at..<(at + 4), with: [UInt8(serial >> 24), UInt8(serial >> 16 & 0xFF), UInt8(serial >> 8 & 0xFF), UInt8(serial & 0xFF)])
@@ -110,14 +118,15 @@ public final class Zone: Sendable {
         return Zone(copying: self, nodes: nodes, soa: soa, serial: serial, numbers: numbers)
     }
 
-    private init(copying z: Zone, nodes: [Node], soa: RRSet, serial: UInt32, numbers: NumberTable) {
+    private init(copying z: Zone, nodes: [Node], soa: RRSet, serial: UInt32, numbers: NumberTable?) {
         apex = z.apex; names = z.names; self.nodes = nodes; apexNode = z.apexNode; self.soa = soa
         negativeTTL = z.negativeTTL; self.serial = serial; hasWildcards = z.hasWildcards
         hasDelegations = z.hasDelegations
+        ownNAPTRNames = z.ownNAPTRNames
         // A number the zone file also has is served from the zone file: count it once.
-        naptrNameCount = z.naptrNameCount + numbers.count - (0..<z.names.count).filter { i in
-            z.names.key(at: i).withUnsafeBufferPointer { numbers.keys.find($0) != nil }
-        }.count
+        naptrNameCount = z.ownNAPTRNames + (numbers.map { t in
+            t.count - (0..<z.names.count).filter { i in z.names.key(at: i).withUnsafeBufferPointer { t.keys.find($0) != nil } }.count
+        } ?? 0)
         self.numbers = numbers
     }
 

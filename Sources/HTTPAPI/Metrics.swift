@@ -61,6 +61,7 @@ extension HTTPAPI {
                 w.sample("enum_sync_errors_total", ["kind": kind], Double(s.errors[kind] ?? 0))
             }
         }
+        w.transfers(store.transfers.statistics, snapshot: snapshot)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                         body: ResponseBody(byteBuffer: ByteBuffer(string: w.text)))
     }

@@ -46,7 +46,21 @@ public struct Configuration: Sendable {
     /// (or the ENUMD_REGISTER_TOKEN environment variable). Default: registration off.
     public var registerToken: String? = nil
 
+    /// `allow-transfer`: `CIDR` or `CIDR KEYNAME`, repeatable: clients that may AXFR/IXFR every
+    /// zone over TCP (with KEYNAME, only signed with that TSIG key). Default: none (refused).
+    public var allowTransfer: [TransferRule] = []
+    /// `notify`: `HOST:PORT` or `HOST:PORT KEYNAME`, repeatable: secondaries sent a NOTIFY
+    /// (RFC 1996) when a zone's data changes. Default: none.
+    public var notify: [NotifyTarget] = []
+    /// `tsig-key`: `NAME:hmac-sha256:BASE64`, repeatable: TSIG keys (RFC 8945). Default: none.
+    public var tsigKeys: [TSIGKey] = []
+
     public init() {}
+
+    /// The transfer settings together; fails when a rule or target names an undefined key.
+    public func transferPolicy() throws(TransferConfigError) -> TransferPolicy {
+        try TransferPolicy(rules: allowTransfer, keys: tsigKeys, notify: notify)
+    }
 
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
@@ -55,6 +69,7 @@ public struct Configuration: Sendable {
     public static func parse(_ text: String, path: String) throws(ConfigError) -> Configuration {
         var c = Configuration()
         var seenDNS = false, seenZone = false
+        var keyUses: [(DomainName, Int)] = []
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let lineNumber = index + 1
             var line = Substring(raw)
@@ -98,12 +113,25 @@ public struct Configuration: Sendable {
             case "state-dir": c.stateDirectory = value
             case "poll-interval": c.pollInterval = try parseInt(value, key, 1...86_400, fail)
             case "default-ttl": c.defaultTTL = try parseInt(value, key, 0...604_800, fail)
+            case "allow-transfer":
+                do { c.allowTransfer.append(try TransferRule(parsing: value)) } catch { throw fail(error.description) }
+                keyUses += c.allowTransfer.last!.keyName.map { [($0, lineNumber)] } ?? []
+            case "notify":
+                do { c.notify.append(try NotifyTarget(parsing: value)) } catch { throw fail(error.description) }
+                keyUses += c.notify.last!.keyName.map { [($0, lineNumber)] } ?? []
+            case "tsig-key":
+                do { c.tsigKeys.append(try TSIGKey(parsing: value)) } catch { throw fail(error.description) }
             case "log-level":
                 guard logLevels.contains(value) else { throw fail("log-level must be one of \(logLevels.joined(separator: ", "))") }
                 c.logLevel = value
             default:
                 throw fail("unknown key '\(key)'")
             }
+        }
+        do { _ = try c.transferPolicy() } catch {
+            // Keys may be defined after their use; the first use of an unknown one is named.
+            let line = keyUses.first { use in !c.tsigKeys.contains { $0.name == use.0 } }?.1 ?? 0
+            throw ConfigError(path: path, line: line, message: error.description)
         }
         return c
     }
@@ -133,7 +161,7 @@ public struct Configuration: Sendable {
     }
 
     public var responderOptions: ResponderOptions {
-        ResponderOptions(maxUDPPayload: maxUDPPayload, minimalResponses: minimalResponses)
+        ResponderOptions(maxUDPPayload: maxUDPPayload, minimalResponses: minimalResponses, tsigKeys: tsigKeys)
     }
 }
 

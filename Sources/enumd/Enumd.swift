@@ -14,7 +14,7 @@ struct Enumd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enumd",
         abstract: "An authoritative ENUM (RFC 6116) DNS server fed by the Emercoin chain.",
-        subcommands: [Serve.self, Key.self, Register.self, CheckZone.self, CheckConfig.self]
+        subcommands: [Serve.self, Key.self, Register.self, CheckZone.self, CheckConfig.self, ExportZone.self]
     )
 }
 

@@ -71,6 +71,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Enable POST /enum/register for clients sending this bearer token (at least 16 characters; or ENUMD_REGISTER_TOKEN).")
     var registerToken: String?
 
+    @Option(help: ArgumentHelp("Clients allowed AXFR/IXFR over TCP, optionally only with a TSIG key (repeatable). Default: none.", valueName: "CIDR [KEY]"))
+    var allowTransfer: [String] = []
+
+    @Option(help: ArgumentHelp("A secondary to send NOTIFY when a zone changes, optionally signed (repeatable). Default: none.", valueName: "HOST:PORT [KEY]"))
+    var notify: [String] = []
+
+    @Option(help: ArgumentHelp("A TSIG key for transfers and NOTIFY (repeatable). Default: none.", valueName: "NAME:hmac-sha256:BASE64"))
+    var tsigKey: [String] = []
+
     func effectiveConfiguration() throws -> Configuration {
         var c = try config.map(loadConfig) ?? Configuration()
         do {
@@ -91,6 +100,12 @@ struct Serve: AsyncParsableCommand {
             guard token.utf8.count >= 16 else { throw fail("--register-token must be at least 16 characters", code: 2) }
             c.registerToken = token
         }
+        do {
+            if !allowTransfer.isEmpty { c.allowTransfer = try allowTransfer.map { try TransferRule(parsing: $0) } }
+            if !notify.isEmpty { c.notify = try notify.map { try NotifyTarget(parsing: $0) } }
+            if !tsigKey.isEmpty { c.tsigKeys = try tsigKey.map { try TSIGKey(parsing: $0) } }
+            _ = try c.transferPolicy()
+        } catch let e as TransferConfigError { throw fail(e.description, code: 2) }
         if let rpcUrl { c.rpcURL = rpcUrl }
         if let rpcUser { c.rpcUser = rpcUser }
         if let rpcPassword { c.rpcPassword = rpcPassword }
@@ -136,6 +151,11 @@ struct Serve: AsyncParsableCommand {
         let snapshot: Snapshot
         do { snapshot = try Snapshot(zones: loaded) } catch { throw fail(error.description, code: 1) }
         let store = StateStore(Responder(snapshot: snapshot, options: c.responderOptions))
+        store.transfers.setPolicy(try c.transferPolicy())
+        store.transfers.setChainRequired(c.chain)
+        if !c.allowTransfer.isEmpty || !c.notify.isEmpty {
+            logger.info("zone transfers: allowed for \(c.allowTransfer.map(\.description)), NOTIFY to \(c.notify.map(\.description)), \(c.tsigKeys.count) TSIG key(s)")
+        }
         let server = DNSServer(configuration: c.serverConfiguration, store: store)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: DNSService(server: server, logger: logger))]
         var sync: ChainSync? = nil

@@ -31,6 +31,19 @@ func read(_ path: String) -> String {
         #expect(c.pollInterval == 30 && c.stateDirectory == "/var/lib/enumd" && c.defaultTTL == 3600)
         #expect(c.http == ListenAddress(host: "127.0.0.1", port: 8080))
         #expect(try Configuration.parse("http = off\n", path: "x").http == nil)
+        #expect(c.allowTransfer.isEmpty && c.notify.isEmpty && c.tsigKeys.isEmpty)
+    }
+
+    @Test func transferKeysAddUpAndMayComeAfterTheirUse() throws {
+        let c = try Configuration.parse("""
+            allow-transfer = 192.0.2.0/24
+            allow-transfer = 2001:db8::/32 xfr.example
+            notify = 192.0.2.53:53 xfr.example.
+            tsig-key = xfr.example:hmac-sha256:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=
+            """, path: "x")
+        #expect(c.allowTransfer.map(\.description) == ["192.0.2.0/24", "2001:db8::/32 xfr.example."])
+        #expect(c.notify.map(\.description) == ["192.0.2.53:53 xfr.example."])
+        #expect(try c.transferPolicy().keys.map(\.name.description) == ["xfr.example."])
     }
 
     @Test func defaultsWhenEmpty() throws {
@@ -57,6 +70,12 @@ func read(_ path: String) -> String {
         ("log-level = loud\n", 1, "log-level must be one of"),
         ("poll-interval = 0\n", 1, "from 1 to 86400"),
         ("default-ttl = -5\n", 1, "from 0 to 604800"),
+        ("allow-transfer = 10.0.0.0/40\n", 1, "is not an address or network"),
+        ("allow-transfer = 10.0.0.1 a b\n", 1, "is not 'CIDR' or 'CIDR KEYNAME'"),
+        ("notify = example.com:53\n", 1, "notify 'example.com:53'"),
+        ("tsig-key = k:hmac-md5:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n", 1, "use hmac-sha256"),
+        ("tsig-key = k:hmac-sha256:%%%\n", 1, "not base64"),
+        ("dns = 127.0.0.1:53\nallow-transfer = 127.0.0.1 nokey\n", 2, "TSIG key nokey. is used but not defined"),
     ])
     func errorsNameTheLine(text: String, line: Int, message: String) {
         do {

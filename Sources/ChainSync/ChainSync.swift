@@ -54,7 +54,10 @@ public struct SyncStatus: Sendable, Equatable {
 public final class ChainSync: Service, Sendable {
     let client: RPCClient
     let store: StateStore
-    let zones: [Zone]
+    /// The zone files the chain's records join. Replaced by a reload (`replaceZones`); held while
+    /// a snapshot is built and published, so a sync and a reload publish one after the other and
+    /// neither undoes the other.
+    private let zones: Mutex<[Zone]>
     let options: ChainSyncOptions
     let logger: Logger
     public let status = Mutex(SyncStatus())
@@ -68,7 +71,7 @@ public final class ChainSync: Service, Sendable {
     ///   HTTP API), so that those calls never hold up a sync. Nil: no details are fetched.
     public init(client: RPCClient, detailsClient: RPCClient? = nil, store: StateStore, zones: [Zone],
                 options: ChainSyncOptions, logger: Logger) {
-        self.client = client; self.store = store; self.zones = zones; self.options = options; self.logger = logger
+        self.client = client; self.store = store; self.zones = Mutex(zones); self.options = options; self.logger = logger
         self.details = detailsClient.map(NameDetails.init)
     }
 
@@ -173,12 +176,27 @@ public final class ChainSync: Service, Sendable {
         }
         if sayIt { logger.info("names skipped at height \(height): \(summary)") }
         for p in fresh { logger.debug("skipped \(p.name): \(p.problem)") }
-        let snapshot = try SnapshotBuilder.build(zones: zones, chain: chain, builtAt: readAt, stale: stale)
-        let t2 = now()
-        let responder = Responder(snapshot: snapshot, options: options.responderOptions)
-        store.publish(responder)
+        let t2 = try zones.withLock { zones in
+            let snapshot = try SnapshotBuilder.build(zones: zones, chain: chain, builtAt: readAt, stale: stale)
+            let t2 = now()
+            store.publish(Responder(snapshot: snapshot, options: options.responderOptions))
+            return t2
+        }
         logger.debug("snapshot of height \(height): parse \(String(format: "%.2f", t1 - t0)) s, zone \(String(format: "%.2f", t2 - t1)) s, render \(String(format: "%.2f", now() - t2)) s")
         status.withLock { s in s.servedHeight = height; s.stale = stale; s.numbers = chain.numbers.count }
+    }
+
+    /// Serves new zone files (a reload): the snapshot is rebuilt from them and the chain records
+    /// being served now, and swapped in. On error nothing changes and the old zones stay.
+    public func replaceZones(_ newZones: [Zone]) throws {
+        guard newZones.contains(where: { $0.apex.lowercased == DomainName.e164Arpa }) else { throw SyncError.noE164Zone }
+        try zones.withLock { zones in
+            let served = store.responder?.snapshot
+            let snapshot = try SnapshotBuilder.build(zones: newZones, chain: served?.chain,
+                                                     builtAt: served?.builtAt ?? now(), stale: served?.stale ?? false)
+            store.publish(Responder(snapshot: snapshot, options: options.responderOptions))
+            zones = newZones
+        }
     }
 
     private func markNode(_ node: SyncStatus.Node) { status.withLock { $0.node = node } }

@@ -8,6 +8,7 @@ import ENUMCore
 import Logging
 import ServerConfig
 import ServiceLifecycle
+import UnixSignals
 import Foundation
 
 struct Serve: AsyncParsableCommand {
@@ -71,8 +72,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Enable POST /enum/register for clients sending this bearer token (at least 16 characters; or ENUMD_REGISTER_TOKEN).")
     var registerToken: String?
 
-    func effectiveConfiguration() throws -> Configuration {
-        var c = try config.map(loadConfig) ?? Configuration()
+    /// The config file (read with `read`), then the flags over it.
+    func effectiveConfiguration(read: (String) throws -> Configuration = loadConfig) throws -> Configuration {
+        var c = try config.map(read) ?? Configuration()
         do {
             if !dns.isEmpty { c.dns = try dns.map { try ListenAddress(parsing: $0) } }
         } catch let e as ListenAddressError { throw fail("--dns: \(e)", code: 2) }
@@ -114,13 +116,12 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let c = try effectiveConfiguration()
-        let level = Logger.Level(rawValue: c.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
+        currentLogLevel.withLock { $0 = Logger.Level(rawValue: c.logLevel) ?? .info }
+        LoggingSystem.bootstrap { label in ReloadableLogHandler(label: label) }
         let logger = Logger(label: "enumd")
+        // Trapped before anything listens: from here on SIGHUP reloads (ReloadService) and
+        // never kills the process.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
 
         // Load every zone completely before serving anything: a bad file stops start-up.
         var loaded: [Zone] = []
@@ -146,11 +147,27 @@ struct Serve: AsyncParsableCommand {
         } else {
             logger.info("chain off: serving zone files only")
         }
+        // SIGHUP: the config file and the zone files again, all or nothing (Reload.swift).
+        let command = self
+        let reloader: Reloader
+        do {
+            reloader = try Reloader(
+                started: c,
+                configure: { try command.effectiveConfiguration(read: readConfigForReload) },
+                publishZones: { [sync] zones in
+                    if let sync { try sync.replaceZones(zones) } else {
+                        store.publish(Responder(snapshot: try Snapshot(zones: zones), options: c.responderOptions))
+                    }
+                },
+                logger: logger)
+        } catch { throw fail(error.description, code: 1) }
+        services.append(.init(service: ReloadService(signals: hangups, reloader: reloader)))
         if let address = c.http {
             var o = HTTPAPIOptions()
             o.host = address.host
             o.port = address.port
             o.registerToken = c.registerToken
+            o.registerTokenSource = { reloader.settings.registerToken }
             let writer = c.registerToken == nil ? nil : try makeRPCClient(c)
             let api = HTTPAPI(store: store, sync: sync, dns: server.statistics, writer: writer, options: o)
             services.append(.init(service: api.application(logger: Logger(label: "HTTPAPI"))))
@@ -212,4 +229,11 @@ func makeRPCClient(_ c: Configuration) throws -> RPCClient {
                                               cookieFile: c.rpcCookie, emercoinConf: c.emercoinConf)
         return try RPCClient(url: found.url, credentials: found.credentials)
     } catch let e as DiscoveryError { throw fail(e.description, code: 1) } catch { throw fail("\(error)", code: 1) }
+}
+
+/// Reads a config file for a reload: errors come back as values (with file and line) to be
+/// logged, not printed and turned into an exit status as at start-up.
+func readConfigForReload(_ path: String) throws -> Configuration {
+    guard let text = readFile(path) else { throw ReloadError.config("\(path): cannot read: \(String(cString: strerror(errno)))") }
+    return try Configuration.parse(text, path: path)
 }

@@ -80,6 +80,27 @@ import Glibc
         #expect(s.stop() == 0)
     }
 
+    /// The register token changes on SIGHUP: the old one is refused and the new one accepted
+    /// (400 for an empty body means the token passed).
+    @Test func registerTokenIsReloaded() throws {
+        let node = try FakeNode()
+        let (zone, _) = try zoneCopy()
+        defer { try? FileManager.default.removeItem(atPath: zone) }
+        let old = "old-token-0123456789abcdef", new = "new-token-0123456789abcdef"
+        let conf = writeTemp("register-token = \(old)\n", suffix: ".conf")
+        defer { try? FileManager.default.removeItem(atPath: conf) }
+        let s = try EnumdServer(["--config", conf, "--http", "127.0.0.1:0"] + node.serveArguments, zone: zone, chain: true)
+        func status(_ token: String) throws -> Int {
+            try httpRequest(port: s.httpPort, method: "POST", path: "/enum/register", body: Array("{}".utf8),
+                            headers: ["Content-Type": "application/json", "Authorization": "Bearer \(token)"]).status
+        }
+        #expect(try status(old) == 400 && status(new) == 401)
+        try "register-token = \(new)\n".write(toFile: conf, atomically: true, encoding: .utf8)
+        #expect(try hangUp(s) { try status(new) == 400 })
+        #expect(try status(old) == 401)
+        #expect(s.stop() == 0)
+    }
+
     /// A zone reload rebuilds the snapshot with the chain records being served: they stay, and
     /// the zone's new records (and its overrides) join them.
     @Test func chainRecordsSurviveAZoneReload() throws {

@@ -249,7 +249,10 @@ firewall_open() {
     local ports; ports="$(public_ports)"
     case "$fw" in
         none)
-            [ -n "$ports" ] && note "no firewall tool (ufw or nft) found: nothing opened; enumd needs $(echo "$ports" | tr '\n' ' ')"
+            if [ -n "$ports" ]; then
+                if [ "$FIREWALL" = none ]; then note "firewall left alone (--firewall none); enumd needs $(echo "$ports" | tr '\n' ' ')"
+                else note "no firewall tool (ufw or nft) found: nothing opened; enumd needs $(echo "$ports" | tr '\n' ' ')"; fi
+            fi
             return 0 ;;
         ufw)
             if [ -n "$ROOT" ]; then note "ufw is not run under --root: on the host run ufw allow for $(echo "$ports" | tr '\n' ' ')"; return 0; fi
@@ -282,9 +285,19 @@ firewall_open() {
     esac
 }
 
+# The shared libraries the binary needs and this host lacks (only where it can run here).
+missing_libraries() {
+    [ -z "$ROOT" ] && have ldd || return 0
+    ldd "$BINARY" 2>/dev/null | awk '/not found/ { print $1 }' | tr '\n' ' '
+}
+
 do_install() {
     build_binary
     install_packages
+    if [ "$DRY" -eq 0 ]; then
+        local libs; libs="$(missing_libraries)"
+        [ -z "$libs" ] || die "$BINARY needs libraries this host lacks: $libs(built for another system? build here or with --static-swift-stdlib)"
+    fi
     ensure_user
     local gid; gid="$(enumd_gid)"; gid="${gid:-0}"
 

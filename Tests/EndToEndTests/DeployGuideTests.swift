@@ -194,3 +194,20 @@ import Glibc
         #expect(rewritten, "\(text())\n\(s.stderrText)")
     }
 }
+
+/// `enumd gen-token`, which the guide and deploy/enumd.conf point to for `register-token`.
+@Suite struct GenTokenTests {
+    @Test func printsAFreshTokenThatCheckConfigAccepts() throws {
+        let a = try run(Paths.enumd, ["gen-token"]), b = try run(Paths.enumd, ["gen-token"])
+        #expect(a.status == 0 && b.status == 0)
+        let token = a.stdout.trimmingCharacters(in: .newlines)
+        #expect(token.count == 43 && token != b.stdout.trimmingCharacters(in: .newlines))
+        #expect(token.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+        let conf = writeTemp("register-token = \(token)\n", suffix: ".conf")
+        defer { try? FileManager.default.removeItem(atPath: conf) }
+        #expect(try run(Paths.enumd, ["check-config", conf]).status == 0)
+        #expect(try run(Paths.enumd, ["gen-token", "--bytes", "64"]).stdout.trimmingCharacters(in: .newlines).count == 86)
+        let short = try run(Paths.enumd, ["gen-token", "--bytes", "8"])
+        #expect(short.status == 2 && short.stderr.contains("--bytes must be 16 to 256"))
+    }
+}

@@ -43,10 +43,16 @@ enum ReloadError: Error, CustomStringConvertible {
     }
 }
 
-/// The level every logger of this process filters with, replaced by a reload.
-let currentLogLevel = Mutex<Logger.Level>(.info)
+/// The level every logger of this process filters with, replaced by a reload. An atomic, not a
+/// lock: every log statement reads it, including those below the level on hot paths.
+enum CurrentLogLevel {
+    private static let levels = Logger.Level.allCases
+    private static let index = Atomic<Int>(Logger.Level.allCases.firstIndex(of: .info)!)
+    static func get() -> Logger.Level { levels[index.load(ordering: .relaxed)] }
+    static func set(_ level: Logger.Level) { index.store(levels.firstIndex(of: level)!, ordering: .relaxed) }
+}
 
-/// A stderr handler whose level is `currentLogLevel` (unless a logger sets its own), so that a
+/// A stderr handler whose level is `CurrentLogLevel` (unless a logger sets its own), so that a
 /// reload changes the level of loggers made before it.
 struct ReloadableLogHandler: LogHandler {
     var inner: StreamLogHandler
@@ -55,7 +61,7 @@ struct ReloadableLogHandler: LogHandler {
     init(label: String) { inner = StreamLogHandler.standardError(label: label) }
 
     var logLevel: Logger.Level {
-        get { ownLevel ?? currentLogLevel.withLock { $0 } }
+        get { ownLevel ?? CurrentLogLevel.get() }
         set { ownLevel = newValue }
     }
     var metadata: Logger.Metadata {
@@ -93,7 +99,7 @@ final class Reloader: Sendable {
         self.configure = configure
         self.publishZones = publishZones
         self.logger = logger
-        currentLogLevel.withLock { $0 = initial.logLevel }
+        CurrentLogLevel.set(initial.logLevel)
     }
 
     /// One reload; returns whether it was applied.
@@ -107,7 +113,7 @@ final class Reloader: Sendable {
             for path in c.zones { zones.append(try ZoneFile.load(path: path)) }
             try publishZones(zones)
             current.withLock { $0 = settings }
-            currentLogLevel.withLock { $0 = settings.logLevel }
+            CurrentLogLevel.set(settings.logLevel)
             let names = zones.map { "\($0.apex) (serial \($0.serial))" }.joined(separator: ", ")
             logger.notice("reload: serving \(zones.count) zone(s): \(names); log-level \(settings.logLevel)")
             let later = restartOnlyChanges(c)

@@ -116,7 +116,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let c = try effectiveConfiguration()
-        currentLogLevel.withLock { $0 = Logger.Level(rawValue: c.logLevel) ?? .info }
+        CurrentLogLevel.set(Logger.Level(rawValue: c.logLevel) ?? .info)
         LoggingSystem.bootstrap { label in ReloadableLogHandler(label: label) }
         let logger = Logger(label: "enumd")
         // Trapped before anything listens: from here on SIGHUP reloads (ReloadService) and

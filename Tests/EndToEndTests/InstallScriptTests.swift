@@ -138,4 +138,87 @@ import Glibc
         let ours = (r.stdout + r.stderr).split(separator: "\n").filter { $0.contains("enumd.service") && !$0.contains("sysinit.target") }
         #expect(ours.isEmpty, "\(r.stdout)\(r.stderr)")
     }
+
+    /// The syscalls of a systemd group (`systemd-analyze syscall-filter @group`), nested groups
+    /// expanded; a plain name stands for itself.
+    static func expand(_ item: String, _ analyze: String) throws -> Set<String> {
+        guard item.hasPrefix("@") else { return [item] }
+        let text = try run(analyze, ["syscall-filter", item]).stdout
+        var out: Set<String> = []
+        for line in text.split(separator: "\n").dropFirst() {
+            let name = line.split(separator: "#").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            if name.isEmpty { continue }
+            out.formUnion(name.hasPrefix("@") ? try expand(name, analyze) : [name])
+        }
+        return out
+    }
+
+    /// What the unit's SystemCallFilter= lines allow, read as systemd.exec(5) says: the first
+    /// line is an allow list, a line starting with ~ removes from it, a later plain line adds.
+    static func allowedSyscalls(_ unit: String, _ analyze: String) throws -> Set<String> {
+        var allowed: Set<String> = []
+        for line in unit.split(separator: "\n") where line.hasPrefix("SystemCallFilter=") {
+            var value = line.dropFirst("SystemCallFilter=".count)
+            let deny = value.hasPrefix("~")
+            if deny { value = value.dropFirst() }
+            for item in value.split(separator: " ") {
+                let set = try expand(String(item), analyze)
+                if deny { allowed.subtract(set) } else { allowed.formUnion(set) }
+            }
+        }
+        return allowed
+    }
+
+    /// Every system call enumd makes while it starts, syncs from the fake node (libcurl), answers
+    /// over UDP, TCP and HTTP, reloads on SIGHUP and stops is one the unit's filter allows, so
+    /// the service is never refused a call (or killed) in production. Traced with strace -f.
+    @Test(.enabled(if: (try? run("/usr/bin/strace", ["-f", "-o", "/dev/null", "/bin/true"]).status) == 0,
+                   "strace cannot trace here (no ptrace in this container)"))
+    func theUnitsSyscallFilterAllowsEverythingEnumdCalls() throws {
+        let analyze = try tool("systemd-analyze")
+        let unit = try String(contentsOfFile: Paths.repoRoot + "/deploy/enumd.service", encoding: .utf8)
+        let allowed = try Self.allowedSyscalls(unit, analyze)
+        #expect(allowed.contains("recvmmsg") && !allowed.contains("reboot") && !allowed.contains("sched_setaffinity"))
+
+        let node = try FakeNode()
+        try node.register("enum:4915123456789:0", "E2U+sip=100|10|!^(.*)$!sip:\\1@chain.example!")
+        try node.mine()
+        let dir = NSTemporaryDirectory() + "enumd-strace-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir + "/state", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let zone = dir + "/e164.arpa.zone"
+        let zoneText = try String(contentsOfFile: Paths.demoZone, encoding: .utf8)
+        try zoneText.write(toFile: zone, atomically: true, encoding: .utf8)
+        let dnsPort = freePort(), httpPort = freePort()
+        let trace = dir + "/trace"
+        let tracer = try SpawnedProcess("/usr/bin/strace", ["-f", "-qq", "-o", trace, Paths.enumd, "serve",
+            "--dns", "127.0.0.1:\(dnsPort)", "--http", "127.0.0.1:\(httpPort)", "--zone", zone, "--udp-threads", "2",
+            "--poll-interval", "1", "--state-dir", dir + "/state"] + node.serveArguments)
+        defer { tracer.stop() }
+        let chainName = "9.8.7.6.5.4.3.2.1.5.1.9.4.e164.arpa"
+        #expect(try eventually(30) { (try? dig(dnsPort, [chainName, "NAPTR"]).answer.count) == 1 })
+        #expect(try dig(dnsPort, [chainName, "NAPTR", "+tcp"]).answer.count == 1)
+        #expect(try httpRequest(port: httpPort, path: "/enum/lookup?number=%2B4915123456789").status == 200)
+
+        // enumd's pid: the first line of the trace is its execve.
+        let first = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").first ?? ""
+        let pid = try #require(pid_t(first.split(separator: " ").first ?? ""))
+        try (zoneText + "1.1.1.1.5.5.5.1 IN NAPTR 100 10 \"u\" \"E2U+sip\" \"!^.*$!sip:hup@example.com!\" .\n")
+            .write(toFile: zone, atomically: true, encoding: .utf8)
+        kill(pid, SIGHUP)
+        #expect(try eventually(10) { (try? dig(dnsPort, ["1.1.1.1.5.5.5.1.e164.arpa", "NAPTR"]).answer.count) == 1 })
+        kill(pid, SIGTERM)
+        #expect(eventually(20) { !tracer.isRunning }, "enumd did not stop under strace")
+
+        var used: Set<String> = []
+        for line in try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n") {
+            // "PID name(args...) = result", "PID name(args... <unfinished ...>", "PID <... resumed>", "PID +++ exited"
+            guard let space = line.firstIndex(of: " ") else { continue }
+            let call = line[line.index(after: space)...].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+            if !call.isEmpty, line[line.index(after: space)...].dropFirst(call.count).hasPrefix("(") { used.insert(String(call)) }
+        }
+        #expect(used.contains("recvmmsg") && used.contains("accept4"), "the trace looks incomplete: \(used.sorted())")
+        let refused = used.subtracting(allowed)
+        #expect(refused.isEmpty, "enumd calls what deploy/enumd.service refuses: \(refused.sorted())")
+    }
 }

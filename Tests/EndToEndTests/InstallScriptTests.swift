@@ -210,15 +210,23 @@ import Glibc
         kill(pid, SIGTERM)
         #expect(eventually(20) { !tracer.isRunning }, "enumd did not stop under strace")
 
-        var used: Set<String> = []
-        for line in try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n") {
-            // "PID name(args...) = result", "PID name(args... <unfinished ...>", "PID <... resumed>", "PID +++ exited"
-            guard let space = line.firstIndex(of: " ") else { continue }
-            let call = line[line.index(after: space)...].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
-            if !call.isEmpty, line[line.index(after: space)...].dropFirst(call.count).hasPrefix("(") { used.insert(String(call)) }
-        }
+        // "PID  name(args...) = result" or "PID  name(args... <unfinished ...>" (strace pads the
+        // PID); "<... name resumed>", signals and exits are not calls.
+        let text = try String(contentsOfFile: trace, encoding: .utf8)
+        let used = Set(text.matches(of: /(?m)^\d+\s+([a-z0-9_]+)\(/).map { String($0.1) })
         #expect(used.contains("recvmmsg") && used.contains("accept4"), "the trace looks incomplete: \(used.sorted())")
         let refused = used.subtracting(allowed)
         #expect(refused.isEmpty, "enumd calls what deploy/enumd.service refuses: \(refused.sorted())")
+
+        // RestrictAddressFamilies=: the socket families enumd opens. AF_NETLINK is getaddrinfo's
+        // probe of the configured address families (glibc check_pf.c), which falls back to
+        // "IPv4 and IPv6 both present" when the socket is refused, so it may stay out.
+        let families = Set(text.matches(of: /socket\((AF_[A-Z0-9]+)/).map { String($0.1) })
+        let restricted = unit.split(separator: "\n").first { $0.hasPrefix("RestrictAddressFamilies=") }?
+            .dropFirst("RestrictAddressFamilies=".count).split(separator: " ").map(String.init) ?? []
+        #expect(families.subtracting(restricted + ["AF_NETLINK"]).isEmpty, "socket families \(families.sorted()) vs \(restricted)")
+        // MemoryDenyWriteExecute=: no memory both writable and executable, nothing made executable later.
+        #expect(text.matches(of: /mprotect\([^)]*PROT_EXEC/).isEmpty)
+        #expect(text.matches(of: /mmap\([^)]*(PROT_WRITE\|PROT_EXEC|PROT_EXEC\|PROT_WRITE)/).isEmpty)
     }
 }

@@ -80,24 +80,31 @@ import Glibc
         #expect(s.stop() == 0)
     }
 
-    /// The register token changes on SIGHUP: the old one is refused and the new one accepted
-    /// (400 for an empty body means the token passed).
-    @Test func registerTokenIsReloaded() throws {
+    /// The register token and the log level change on SIGHUP: the old token is refused and the
+    /// new one accepted (400 for an empty body means the token passed), and debug messages of
+    /// loggers made at start-up appear.
+    @Test func registerTokenAndLogLevelAreReloaded() throws {
         let node = try FakeNode()
         let (zone, _) = try zoneCopy()
         defer { try? FileManager.default.removeItem(atPath: zone) }
         let old = "old-token-0123456789abcdef", new = "new-token-0123456789abcdef"
-        let conf = writeTemp("register-token = \(old)\n", suffix: ".conf")
+        let conf = writeTemp("register-token = \(old)\nlog-level = info\n", suffix: ".conf")
         defer { try? FileManager.default.removeItem(atPath: conf) }
-        let s = try EnumdServer(["--config", conf, "--http", "127.0.0.1:0"] + node.serveArguments, zone: zone, chain: true)
+        let s = try EnumdServer(["--config", conf, "--http", "127.0.0.1:0", "--poll-interval", "1"] + node.serveArguments,
+                                zone: zone, chain: true)
         func status(_ token: String) throws -> Int {
             try httpRequest(port: s.httpPort, method: "POST", path: "/enum/register", body: Array("{}".utf8),
                             headers: ["Content-Type": "application/json", "Authorization": "Bearer \(token)"]).status
         }
         #expect(try status(old) == 400 && status(new) == 401)
-        try "register-token = \(new)\n".write(toFile: conf, atomically: true, encoding: .utf8)
+        #expect(try eventually(10) { s.stderrText.contains("synced height") })
+        #expect(!s.stderrText.contains(" debug "))
+        try "register-token = \(new)\nlog-level = debug\n".write(toFile: conf, atomically: true, encoding: .utf8)
         #expect(try hangUp(s) { try status(new) == 400 })
         #expect(try status(old) == 401)
+        // A new block makes the chain sync log its snapshot timings at debug.
+        try node.mine()
+        #expect(eventually(10) { s.stderrText.contains(" debug enumd: [ChainSync] snapshot of height") }, "\(s.stderrText)")
         #expect(s.stop() == 0)
     }
 

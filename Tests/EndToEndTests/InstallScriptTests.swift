@@ -85,6 +85,14 @@ import Glibc
         #expect(third.status == 0 && third.stdout.contains("enumd.conf.dist"))
         #expect(try String(contentsOfFile: root + "/etc/enumd/enumd.conf", encoding: .utf8) == edited)
         #expect(try install(root).stdout.contains("nothing to change"))
+        #expect(!first.stderr.contains("check-config") && !third.stderr.contains("check-config"))
+        // A config that does not parse is reported with its line (by the installed binary's
+        // check-config) and left alone.
+        try (edited + "bogus-key = 1\n").write(toFile: root + "/etc/enumd/enumd.conf", atomically: false, encoding: .utf8)
+        let broken = try install(root)
+        #expect(broken.status == 0 && broken.stdout.contains("nothing to change"))
+        #expect(broken.stderr.contains("enumd.conf:\(edited.split(separator: "\n", omittingEmptySubsequences: false).count): unknown key 'bogus-key'"), "\(broken.stderr)")
+        #expect(broken.stderr.contains("does not pass enumd check-config"))
 
         // A dry run of the uninstall lists the changes and makes none.
         let dry = try run("/bin/bash", [Self.script, "--root", root, "--uninstall", "--dry-run"])

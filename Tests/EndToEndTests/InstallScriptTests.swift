@@ -118,6 +118,16 @@ import Glibc
         #expect(!(try String(contentsOfFile: root + "/etc/group", encoding: .utf8)).contains("enumd:"))
     }
 
+    /// The script never upgrades the system: apt-get only installs (missing runtime libraries),
+    /// without recommends, and no command line upgrades anything.
+    @Test func neverUpgradesTheSystem() throws {
+        let code = try String(contentsOfFile: Self.script, encoding: .utf8).split(separator: "\n")
+            .filter { !$0.drop { $0 == " " }.hasPrefix("#") }
+        #expect(!code.contains { $0.contains("upgrade") })
+        let apt = code.filter { $0.contains("apt-get ") && !$0.contains("apt-get install ${missing") }
+        #expect(!apt.isEmpty && apt.allSatisfy { $0.contains("apt-get update -qq && apt-get install -y -qq --no-install-recommends") }, "\(apt)")
+    }
+
     @Test func badArgumentsAreRefused() throws {
         let r = try run("/bin/bash", [Self.script, "--firewall", "iptables"])
         #expect(r.status == 1 && r.stderr.contains("--firewall must be auto, nft, ufw or none"))

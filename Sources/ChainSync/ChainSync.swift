@@ -17,8 +17,11 @@ public struct ChainSyncOptions: Sendable {
     public var defaultTTL: UInt32 = 3600
     /// Where the last snapshot is kept for a warm start (`--state-dir`). Default: none.
     public var stateDirectory: String? = nil
-    /// Names per `name_filter` page. Default 50,000 (each page makes the node scan every name).
-    public var pageSize: Int = 50_000
+    /// Names per `name_filter` page. Default 250,000. Each page makes the node scan every name
+    /// from the first (`from` counts matches, there is no cursor), so N names cost N²/page
+    /// scans: with the fake node, a million names took ~50 s to read in pages of 50,000 and
+    /// ~12 s in pages of 250,000. A page the body limit refuses is asked again at half the size.
+    public var pageSize: Int = 250_000
     /// The longest wait between retries while the node fails. Default 60 s.
     public var maxBackoff: Duration = .seconds(60)
     public var responderOptions = ResponderOptions()
@@ -57,7 +60,9 @@ public final class ChainSync: Service, Sendable {
     /// The zone files the chain's records join. Replaced by a reload (`replaceZones`); held while
     /// a snapshot is built and published, so a sync and a reload publish one after the other and
     /// neither undoes the other.
-    private let zones: Mutex<[Zone]>
+    private let zonesLock: Mutex<[Zone]>
+    /// The zone files being served now.
+    var zones: [Zone] { zonesLock.withLock { $0 } }
     let options: ChainSyncOptions
     let logger: Logger
     public let status = Mutex(SyncStatus())
@@ -71,8 +76,8 @@ public final class ChainSync: Service, Sendable {
     ///   HTTP API), so that those calls never hold up a sync. Nil: no details are fetched.
     public init(client: RPCClient, detailsClient: RPCClient? = nil, store: StateStore, zones: [Zone],
                 options: ChainSyncOptions, logger: Logger) {
-        self.client = client; self.store = store; self.zones = Mutex(zones); self.options = options; self.logger = logger
-        self.details = detailsClient.map(NameDetails.init)
+        self.client = client; self.store = store; self.zonesLock = Mutex(zones); self.options = options; self.logger = logger
+        self.details = detailsClient.map { NameDetails(client: $0) }
     }
 
     /// Serves the state directory's snapshot (marked stale) if there is a usable one.
@@ -81,13 +86,14 @@ public final class ChainSync: Service, Sendable {
     public func loadState() -> Int? {
         guard let dir = options.stateDirectory else { return nil }
         do {
-            guard let (height, items) = try StateFile.read(directory: dir) else {
+            let t0 = now()
+            guard let table = try StateFile.read(directory: dir) else {
                 logger.info("no state file in \(dir) yet: serving zone files until the first sync")
                 return nil
             }
-            try publish(items: items, height: height, stale: true, readAt: now())
-            logger.notice("serving the saved snapshot of height \(height) from \(dir) (stale until the node confirms it)")
-            return height
+            try publish(table, stale: true, readAt: now())
+            logger.notice("serving the saved snapshot of height \(table.height) from \(dir), \(table.count) numbers, read in \(String(format: "%.2f", now() - t0)) s (stale until the node confirms it)")
+            return table.height
         } catch {
             logger.error("\(error)")
             return nil
@@ -126,8 +132,16 @@ public final class ChainSync: Service, Sendable {
             var items: [NVSItem] = []
             var seen: Set<[UInt8]> = []
             var from = 0
+            var pageSize = self.options.pageSize
             while true {
-                let page = try self.client.nameFilter(regexp: "^enum:", from: from, count: self.options.pageSize)
+                let page: [RPCClient.FilteredName]
+                do {
+                    page = try self.client.nameFilter(regexp: "^enum:", from: from, count: pageSize)
+                } catch let e as RPCError {
+                    guard case .transport(.bodyTooLarge) = e, pageSize > 1 else { throw e }
+                    pageSize /= 2  // long values: smaller pages keep each reply under the limit
+                    continue
+                }
                 for n in page where seen.insert(n.name).inserted {
                     if let value = n.value {
                         items.append(NVSItem(name: n.name, value: value, expiresAt: tip + n.expiresIn))
@@ -136,18 +150,15 @@ public final class ChainSync: Service, Sendable {
                         items.append(NVSItem(name: n.name, value: full.value, expiresAt: full.expiresAt))
                     }
                 }
-                if page.count < self.options.pageSize { break }
+                if page.count < pageSize { break }
                 from += page.count
             }
             return (items, tip)
         }
         let fetched = now()
-        try publish(items: items, height: height, stale: false, readAt: started)
-        if let details, let chain = store.responder?.snapshot.chain {
-            details.refresh(items, servedNames: Set(chain.numbers.flatMap(\.names)), now: now())
-        }
+        let table = try publish(items: items, height: height, readAt: started)
         let seconds = now() - started
-        let numbers = store.responder?.snapshot.chain?.numbers.count ?? 0
+        let numbers = table.count
         let wasFailing = status.withLock { s -> Bool in
             let failing = s.consecutiveFailures > 0
             s.node = .ok; s.stale = false; s.servedHeight = height; s.lastSuccess = now()
@@ -156,15 +167,18 @@ public final class ChainSync: Service, Sendable {
         }
         logger.info("synced height \(height): \(items.count) enum: names, \(numbers) numbers served, in \(String(format: "%.2f", seconds)) s (reading \(String(format: "%.2f", fetched - started)) s)\(wasFailing ? " (the node is answering again)" : "")")
         if let dir = options.stateDirectory {
-            do { try StateFile.write(height: height, items: items, directory: dir) } catch {
+            do { try StateFile.write(table, directory: dir) } catch {
                 logger.error("cannot save the snapshot (still serving it): \(error)")
             }
         }
+        releaseFreedMemory()  // the pages of values read for this sync
     }
 
-    private func publish(items: [NVSItem], height: Int, stale: Bool, readAt: Double) throws {
+    /// Parses and compiles what a sync read, publishes it, and returns the compiled table.
+    private func publish(items: [NVSItem], height: Int, readAt: Double) throws -> NumberTable {
         let t0 = now()
         let chain = ChainRecords.build(items, height: height, defaultTTL: options.defaultTTL)
+        let table = NumberTable.build(chain)
         let t1 = now()
         // Counted by reason at info (never a number in it), each name once at debug.
         let summary = chain.skipped.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
@@ -176,28 +190,44 @@ public final class ChainSync: Service, Sendable {
         }
         if sayIt { logger.info("names skipped at height \(height): \(summary)") }
         for p in fresh { logger.debug("skipped \(p.name): \(p.problem)") }
-        let t2 = try zones.withLock { zones in
-            let snapshot = try SnapshotBuilder.build(zones: zones, chain: chain, builtAt: readAt, stale: stale)
-            let t2 = now()
-            store.publish(Responder(snapshot: snapshot, options: options.responderOptions))
-            return t2
-        }
-        logger.debug("snapshot of height \(height): parse \(String(format: "%.2f", t1 - t0)) s, zone \(String(format: "%.2f", t2 - t1)) s, render \(String(format: "%.2f", now() - t2)) s")
-        status.withLock { s in s.servedHeight = height; s.stale = stale; s.numbers = chain.numbers.count }
+        try publish(table, stale: false, readAt: readAt)
+        logger.debug("snapshot of height \(height): parse and compile \(String(format: "%.2f", t1 - t0)) s, publish \(String(format: "%.2f", now() - t1)) s")
+        return table
     }
 
-    /// Serves new zone files (a reload): the snapshot is rebuilt from them and the chain records
-    /// being served now, and swapped in. On error nothing changes and the old zones stay.
+    private func publish(_ table: NumberTable, stale: Bool, readAt: Double) throws {
+        let old = store.responder?.snapshot.chain
+        try zonesLock.withLock { zones in
+            let snapshot = try SnapshotBuilder.build(zones: zones, numbers: table, builtAt: readAt, stale: stale)
+            store.publish(Responder(snapshot: snapshot, options: options.responderOptions))
+        }
+        if let old { details?.forgetChanged(from: old, to: table) }
+        status.withLock { s in s.servedHeight = table.height; s.stale = stale; s.numbers = table.count }
+        // The parse and the replaced snapshot leave freed memory behind; hand it back to the
+        // kernel so resident memory is what the new snapshot needs (glibc keeps it otherwise).
+        releaseFreedMemory()
+    }
+
+    /// Serves new zone files (a reload): the snapshot is rebuilt from them and the chain's number
+    /// table being served now, and swapped in. On error nothing changes and the old zones stay.
     public func replaceZones(_ newZones: [Zone]) throws {
-        guard newZones.contains(where: { $0.apex.lowercased == DomainName.e164Arpa }) else { throw SyncError.noE164Zone }
-        try zones.withLock { zones in
+        _ = try SnapshotBuilder.e164Zone(newZones)
+        try zonesLock.withLock { zones in
             let served = store.responder?.snapshot
-            let snapshot = try SnapshotBuilder.build(zones: newZones, chain: served?.chain,
-                                                     builtAt: served?.builtAt ?? now(), stale: served?.stale ?? false)
+            let snapshot: Snapshot
+            if let table = served?.chain {
+                snapshot = try SnapshotBuilder.build(zones: newZones, numbers: table, builtAt: served?.builtAt ?? now(),
+                                                     stale: served?.stale ?? false)
+            } else {
+                snapshot = try Snapshot(zones: newZones, builtAt: served?.builtAt ?? now())
+            }
             store.publish(Responder(snapshot: snapshot, options: options.responderOptions))
             zones = newZones
         }
     }
+
+    /// Seconds since 1970, as the sync's own timestamps.
+    public static func clock() -> Double { now() }
 
     private func markNode(_ node: SyncStatus.Node) { status.withLock { $0.node = node } }
 
@@ -238,6 +268,13 @@ public final class ChainSync: Service, Sendable {
         }
     }
 }
+
+/// glibc's `malloc_trim(0)`: returns free heap pages to the kernel.
+func releaseFreedMemory() { _ = glibcMallocTrim(0) }
+
+/// `int malloc_trim(size_t pad)` from <malloc.h>, which the Glibc module does not export.
+@_silgen_name("malloc_trim")
+private func glibcMallocTrim(_ pad: Int) -> Int32
 
 func now() -> Double {
     var ts = timespec()

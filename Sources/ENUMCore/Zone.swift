@@ -30,6 +30,9 @@ public final class Zone: Sendable {
     public let hasDelegations: Bool
     /// How many names carry NAPTR records (what "records served" counts).
     public let naptrNameCount: Int
+    /// The chain's numbers in this zone (the `e164.arpa` zone only), kept flat beside the zone
+    /// file's names. Where both have a name, the zone file's is served (looked up first).
+    public let numbers: NumberTable?
 
     /// Builds a zone from records, checking what NSD and Knot check before serving a zone:
     /// every owner at or below the apex, exactly one SOA and it at the apex, NS at the apex,
@@ -92,6 +95,30 @@ public final class Zone: Sendable {
         self.hasWildcards = wild
         self.hasDelegations = deleg
         self.naptrNameCount = nodes.reduce(0) { $0 + ($1.rrsetIndex(.naptr) == nil ? 0 : 1) }
+        self.numbers = nil
+    }
+
+    /// This zone with the chain's `numbers` beside its own names and `serial` in its SOA.
+    public func attaching(_ numbers: NumberTable, serial: UInt32) -> Zone {
+        var soa = self.soa
+        let at = soa.rdatas[0].count - 20
+        soa.rdatas[0].replaceSubrange(at..<(at + 4), with: [UInt8(serial >> 24), UInt8(serial >> 16 & 0xFF), UInt8(serial >> 8 & 0xFF), UInt8(serial & 0xFF)])
+        var nodes = self.nodes
+        let apexNode = nodes[self.apexNode]
+        nodes[self.apexNode] = Node(owner: apexNode.owner, rrsets: apexNode.rrsets.map { $0.type == .soa ? soa : $0 },
+                                    isDelegation: false)
+        return Zone(copying: self, nodes: nodes, soa: soa, serial: serial, numbers: numbers)
+    }
+
+    private init(copying z: Zone, nodes: [Node], soa: RRSet, serial: UInt32, numbers: NumberTable) {
+        apex = z.apex; names = z.names; self.nodes = nodes; apexNode = z.apexNode; self.soa = soa
+        negativeTTL = z.negativeTTL; self.serial = serial; hasWildcards = z.hasWildcards
+        hasDelegations = z.hasDelegations
+        // A number the zone file also has is served from the zone file: count it once.
+        naptrNameCount = z.naptrNameCount + numbers.count - (0..<z.names.count).filter { i in
+            z.names.key(at: i).withUnsafeBufferPointer { numbers.keys.find($0) != nil }
+        }.count
+        self.numbers = numbers
     }
 
     /// The closed set of outcomes of a lookup inside this zone; the responder maps each to an
@@ -108,6 +135,8 @@ public final class Zone: Sendable {
         case nameError
         /// The name is at or below a zone cut: a referral to the NS set of `node`.
         case delegation(node: Int)
+        /// The NAPTR RRset of the chain's number `number` (an index into `numbers`) answers.
+        case number(Int)
     }
 
     /// Looks up the name whose key (relative to this apex) is `key`.
@@ -120,6 +149,10 @@ public final class Zone: Sendable {
         if let i = names.find(key) {
             if let r = answerRRSet(nodes[i], type) { return .answer(node: i, rrset: r) }
             return .noData
+        }
+        if let numbers {
+            if let i = numbers.keys.find(key) { return type == .naptr || type == .any ? .number(i) : .noData }
+            if numbers.keys.hasKey(withPrefix: key) { return .noData }
         }
         if names.hasKey(withPrefix: key) { return .noData }
         if hasWildcards, let w = wildcardNode(for: key) {
@@ -172,7 +205,7 @@ public final class Zone: Sendable {
         ends.insert(0, at: 0)  // the apex always exists
         for end in ends.reversed() {
             let prefix = UnsafeBufferPointer(rebasing: key[0..<end])
-            guard end == 0 || names.hasKey(withPrefix: prefix) else { continue }
+            guard end == 0 || names.hasKey(withPrefix: prefix) || numbers?.keys.hasKey(withPrefix: prefix) == true else { continue }
             var wkey = Array(prefix)
             wkey.append(UInt8(ascii: "*")); wkey.append(0)
             return names.find(wkey)

@@ -26,7 +26,8 @@ public struct HTTPAPIOptions: Sendable {
 public let enumdVersion = "0.3.0"
 
 /// The Flask backend's HTTP API (shared/reference/flask-backend.md) read from the same snapshot as
-/// DNS, with its bugs fixed, plus /metrics. No route calls the node.
+/// DNS, with its bugs fixed, plus /metrics. Only `owner_address` may call the node: `name_show`
+/// once per name, then cached (see `NameDetails`).
 public struct HTTPAPI: Sendable {
     let store: StateStore
     let sync: ChainSync?
@@ -34,6 +35,7 @@ public struct HTTPAPI: Sendable {
     let options: HTTPAPIOptions
     let requests = HTTPStatistics()
     let register: RegisterRoute
+    let lookups = LookupCache()
 
     /// - Parameter writer: the RPC connection POST /enum/register uses (nil: registration off).
     public init(store: StateStore, sync: ChainSync?, dns: DNSStatistics?, writer: RPCClient? = nil, options: HTTPAPIOptions) {
@@ -53,7 +55,7 @@ public struct HTTPAPI: Sendable {
         router.add(middleware: MethodMiddleware())
         for method in [HTTPRequest.Method.get, .head] {
             router.on("/health", method: method) { _, _ in self.health() }
-            router.on("/enum/lookup", method: method) { request, _ in self.lookup(request) }
+            router.on("/enum/lookup", method: method) { request, _ in await self.lookup(request) }
             router.on("/enum/list", method: method) { request, _ in self.list(request) }
             router.on("/metrics", method: method) { _, _ in self.metrics() }
         }
@@ -105,7 +107,7 @@ public struct HTTPAPI: Sendable {
 
     // MARK: /enum/lookup
 
-    func lookup(_ request: Request) -> Response {
+    func lookup(_ request: Request) async -> Response {
         guard let raw = request.uri.queryParameters.get("number"), !raw.isEmpty else {
             return json(.badRequest, ["error": "Missing required parameter: number"])
         }
@@ -116,22 +118,34 @@ public struct HTTPAPI: Sendable {
         guard let snapshot = store.responder?.snapshot, sync == nil || snapshot.chain != nil else {
             return json(.serviceUnavailable, ["error": "no data yet: the first sync with the Emercoin node has not finished", "status": "unavailable"])
         }
+        if let body = lookups.body(for: number.digits, snapshot: snapshot, now: ChainSync.clock()) {
+            return jsonResponse(.ok, body)
+        }
         guard let found = Self.find(number, in: snapshot) else {
             return json(.notFound, ["phone_number": number.description, "status": "not_found"])
         }
         let tip = snapshot.chainHeight ?? 0
         let records = found.naptrs.enumerated().map { i, n in naptrJSON(n, seedIndex: found.seedIndex[i], number: number) }
+        var owner = ""
+        var final = true  // false while the owner could not be read: such a body is not kept
+        if let name = found.nvsName, let details = sync?.details {
+            let d = await details.detail(for: name)
+            owner = d?.address ?? ""
+            final = d != nil
+        }
         var body: [String: Any] = [
             "status": "success",
             "phone_number": number.description,
             "enum_domain": String(number.domain().description.dropLast()),
             "naptr_records": records,
             "sip_uri": Self.dialURI(found.naptrs, number) ?? "",
-            "owner_address": found.nvsName.flatMap { sync?.details?.detail(for: $0)?.address } ?? "",
+            "owner_address": owner,
         ]
         body["expires_in"] = found.expiresAt.map { $0 - tip } ?? NSNull()
         if let name = found.nvsName { body["nvs_key"] = name }
-        return json(.ok, body)
+        let bytes = jsonBody(body)
+        if final { lookups.keep(bytes, for: number.digits, snapshot: snapshot, now: ChainSync.clock()) }
+        return jsonResponse(.ok, bytes)
     }
 
     struct Found {
@@ -151,14 +165,14 @@ public struct HTTPAPI: Sendable {
         switch result {
         case .answer(let node, let rrset), .wildcardAnswer(let node, let rrset):
             set = zone.nodes[node].rrsets[rrset]
+        case .number(let i):
+            guard let r = zone.numbers?.records(at: i) else { return nil }
+            return Found(naptrs: r.naptrs, seedIndex: r.seedIndex, expiresAt: r.expiresAt, nvsName: r.names.first)
         default:
             return nil
         }
         guard set.type == .naptr else { return nil }
         let naptrs = set.rdatas.compactMap(NAPTR.init(rdata:))
-        if let chain = snapshot.chain?.records(for: number), chain.naptrs == naptrs {
-            return Found(naptrs: naptrs, seedIndex: chain.seedIndex, expiresAt: chain.expiresAt, nvsName: chain.names.first)
-        }
         return Found(naptrs: naptrs, seedIndex: Array(repeating: nil, count: naptrs.count), expiresAt: nil, nvsName: nil)
     }
 
@@ -204,16 +218,16 @@ public struct HTTPAPI: Sendable {
         guard let snapshot = store.responder?.snapshot, sync == nil || snapshot.chain != nil else {
             return json(.serviceUnavailable, ["error": "no data yet: the first sync with the Emercoin node has not finished", "status": "unavailable"])
         }
-        let numbers = snapshot.chain?.numbers ?? []
+        let total = snapshot.chain?.count ?? 0
         let tip = snapshot.chainHeight ?? 0
-        let page = numbers.dropFirst(offset).prefix(limit)
-        let records: [[String: Any]] = page.map { r in
-            ["nvs_key": r.names.first ?? "", "phone_number": r.number.description,
-             "sip_uri": Self.dialURI(r.naptrs, r.number) ?? "", "expires_in": r.expiresAt - tip]
+        let records: [[String: Any]] = (min(offset, total)..<min(offset + limit, total)).map { i in
+            let r = snapshot.chain!.records(at: i)
+            return ["nvs_key": r.names.first ?? "", "phone_number": r.number.description,
+                    "sip_uri": Self.dialURI(r.naptrs, r.number) ?? "", "expires_in": r.expiresAt - tip]
         }
-        var body: [String: Any] = ["count": records.count, "records": records, "total": numbers.count,
+        var body: [String: Any] = ["count": records.count, "records": records, "total": total,
                                    "offset": offset, "limit": limit]
-        body["next_offset"] = offset + records.count < numbers.count ? offset + records.count : NSNull()
+        body["next_offset"] = offset + records.count < total ? offset + records.count : NSNull()
         return json(.ok, body)
     }
 }

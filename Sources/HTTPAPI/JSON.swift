@@ -6,12 +6,20 @@ import Hummingbird
 /// Written by hand: Foundation's writer sorts keys with ICU collation, which made it most of the
 /// cost of a lookup.
 func json(_ status: HTTPResponse.Status, _ object: [String: Any]) -> Response {
+    jsonResponse(status, jsonBody(object))
+}
+
+func jsonBody(_ object: [String: Any]) -> [UInt8] {
     var out: [UInt8] = []
     out.reserveCapacity(512)
     JSONText.write(object, into: &out)
     out.append(0x0A)
-    return Response(status: status, headers: [.contentType: "application/json"],
-                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: out)))
+    return out
+}
+
+func jsonResponse(_ status: HTTPResponse.Status, _ body: [UInt8]) -> Response {
+    Response(status: status, headers: [.contentType: "application/json"],
+             body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
 }
 
 enum JSONText {

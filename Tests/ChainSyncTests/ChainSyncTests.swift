@@ -17,17 +17,24 @@ func item(_ name: String, _ value: String, expiresAt: Int = 5000) -> NVSItem {
 
 @Suite struct StateFileTests {
     let items = [
-        item("enum:1234567890:0", "E2U+sip=100|10|!^.*$!sip:a@b!"),
-        NVSItem(name: Array("enum:0.9.8.7.6.5.4.3.2.1.e164.arpa".utf8), value: [0xC3, 0xA9, 0x00, 0xFF], expiresAt: -3),
+        item("enum:1234567890:0", "E2U+sip=100|10|!^.*$!sip:a@b!\nTTL=60"),
+        item("enum:1234567890:1", "E2U+pstn:tel=100|20|!^.*$!tel:+1234567890!"),
+        item("enum:0.9.8.7.6.5.4.3.2.1.e164.arpa", "!^.*$!sip:seed@example.com!"),
+        item("enum:4930123456:0", "E2U+sip=10|10|!^(.*)$!sip:\\1@x!"),
     ]
+    var table: NumberTable { NumberTable.build(ChainRecords.build(items, height: 4_000, defaultTTL: 3600)) }
 
     @Test func roundTrip() throws {
-        let decoded = try StateFile.decode(StateFile.encode(height: 123_456, items: items))
-        #expect(decoded.height == 123_456 && decoded.items == items)
+        let t = table
+        let decoded = try StateFile.decode(StateFile.encode(t))
+        #expect(decoded.height == 4_000 && decoded.count == 2)
+        for i in 0..<t.count { #expect(decoded.records(at: i) == t.records(at: i)) }
+        #expect(decoded.records(at: 0).names == ["enum:1234567890:0", "enum:1234567890:1", "enum:0.9.8.7.6.5.4.3.2.1.e164.arpa"])
+        #expect(decoded.records(at: 0).seedIndex == [nil, nil, 0])
     }
 
     @Test func everyTruncationAndEveryFlippedByteIsRefused() throws {
-        let data = StateFile.encode(height: 7, items: items)
+        let data = StateFile.encode(table)
         for cut in 0..<data.count {
             #expect(throws: StateFileError.self) { try StateFile.decode(Array(data.prefix(cut))) }
         }
@@ -38,23 +45,36 @@ func item(_ name: String, _ value: String, expiresAt: Int = 5000) -> NVSItem {
         }
     }
 
+    @Test func aWellSealedButInconsistentTableIsRefused() throws {
+        // Right checksum, wrong structure: a rendered record length pointing past its number.
+        var data = StateFile.encode(table)
+        let body = data.count - 8
+        let answersAt = 8 + 16 + 8 + Int(table.keys.storage.arena.count) + (table.count + 1) * 4 + 8
+        data[answersAt + 11] &+= 1
+        data.replaceSubrange(body..<data.count, with: withUnsafeBytes(of: StateFile.hash(data[0..<body]).littleEndian, Array.init))
+        #expect(throws: StateFileError.corrupt("answer 0 is cut short")) { try StateFile.decode(data) }
+    }
+
     @Test func writeIsAtomicAndReadable() throws {
         let dir = NSTemporaryDirectory() + "enumd-state-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(try StateFile.read(directory: dir) == nil)
-        try StateFile.write(height: 9, items: items, directory: dir)
-        try StateFile.write(height: 10, items: Array(items.prefix(1)), directory: dir)
+        try StateFile.write(table, directory: dir)
+        let one = NumberTable.build(ChainRecords.build(Array(items.prefix(1)), height: 10, defaultTTL: 3600))
+        try StateFile.write(one, directory: dir)
         let r = try #require(try StateFile.read(directory: dir))
-        #expect(r.height == 10 && r.items.count == 1)
+        #expect(r.height == 10 && r.count == 1)
         #expect(!FileManager.default.fileExists(atPath: StateFile.path(in: dir) + ".tmp"))
-        // A damaged file is reported, not trusted.
-        FileManager.default.createFile(atPath: StateFile.path(in: dir), contents: Data("ENUMDST1garbage-garbage-garbage-garbage".utf8))
+        // A damaged file is reported, not trusted; so is one from the older item format.
+        FileManager.default.createFile(atPath: StateFile.path(in: dir), contents: Data("ENUMDST2garbage-garbage-garbage-garbage".utf8))
         #expect(throws: StateFileError.self) { try StateFile.read(directory: dir) }
+        FileManager.default.createFile(atPath: StateFile.path(in: dir), contents: Data("ENUMDST1garbage-garbage-garbage-garbage".utf8))
+        #expect(throws: StateFileError.corrupt("\(StateFile.path(in: dir)): written by an older enumd (format 1)")) { try StateFile.read(directory: dir) }
     }
 
     @Test func unwritableDirectoryIsAnError() {
-        #expect(throws: StateFileError.self) { try StateFile.write(height: 1, items: items, directory: "/nonexistent-dir") }
+        #expect(throws: StateFileError.self) { try StateFile.write(table, directory: "/nonexistent-dir") }
     }
 }
 
@@ -96,10 +116,21 @@ func item(_ name: String, _ value: String, expiresAt: Int = 5000) -> NVSItem {
         }
     }
 
-    @Test func naptrRDATAMatchesWhatLibldnsParsesFromText() throws {
-        let n = NAPTR(order: 100, preference: 10, services: "E2U+sip", regexp: "!^.*$!sip:a@b!")
-        #expect(try n.rdata() == [0, 100, 0, 10, 1, 117, 7] + Array("E2U+sip".utf8) + [14] + Array("!^.*$!sip:a@b!".utf8) + [0])
-        let tooLong = NAPTR(order: 1, preference: 1, services: "E2U+sip", regexp: String(repeating: "a", count: 256))
-        #expect(throws: WireError.self) { try tooLong.rdata() }
+    @Test func naptrWireFormMatchesWhatLibldnsParsesFromText() throws {
+        let naptrs = [
+            NAPTR(order: 100, preference: 10, services: "E2U+sip", regexp: "!^.*$!sip:a@b!"),
+            NAPTR(order: 65535, preference: 0, flags: "", services: "E2U+pstn:tel", regexp: "!^(.*)$!tel:\\1;x=é!"),
+            NAPTR(order: 1, preference: 2, flags: "s", services: "SIP+D2U", regexp: "", replacement: try DomainName(parsing: "_sip._udp.Example.COM.")),
+        ]
+        #expect(naptrs[0].wire == [0, 100, 0, 10, 1, 117, 7] + Array("E2U+sip".utf8) + [14] + Array("!^.*$!sip:a@b!".utf8) + [0])
+        let path = NSTemporaryDirectory() + "naptr-\(UUID().uuidString).zone"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let text = ["$ORIGIN e164.arpa.", "@ 60 IN SOA ns. host. 1 2 3 4 5"] + naptrs.enumerated().map { i, n in
+            let q = { (s: String) in "\"" + s.replacingOccurrences(of: "\\", with: "\\\\") + "\"" }
+            return "\(i) 60 IN NAPTR \(n.order) \(n.preference) \(q(n.flags)) \(q(n.services)) \(q(n.regexp)) \(n.replacement)"
+        }
+        try text.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let parsed = try ZoneFile.readRecords(path: path).records.map(\.record).filter { $0.type == .naptr }
+        #expect(parsed.map(\.rdata) == naptrs.map(\.wire))
     }
 }

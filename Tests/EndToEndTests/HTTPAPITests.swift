@@ -132,6 +132,12 @@ import TestSupport
         let enumer = try #require(try get(s, "/enum/lookup?number=%2B4915123456789").json)
         #expect(enumer["sip_uri"] as? String == "sip:+4915123456789@enumer.example")  // RFC 6116: the AUS keeps its +
         #expect((enumer["naptr_records"] as? [[String: Any]])?.first?["order"] as? Int == 100)
+        // Lookups are cached per snapshot: a change on the chain shows at the next sync.
+        try node.update("enum:4915123456789:0", "E2U+sip=100|10|!^(.*)$!sip:\\1@moved.example!")
+        try node.mine()
+        #expect(eventually(8) {
+            (try? get(s, "/enum/lookup?number=%2B4915123456789").json?["sip_uri"] as? String) == "sip:+4915123456789@moved.example"
+        })
 
         let page = try #require(try get(s, "/enum/list?limit=3").json)
         #expect(page["count"] as? Int == 3 && page["total"] as? Int == 7 && page["next_offset"] as? Int == 3)

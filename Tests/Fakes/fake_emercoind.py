@@ -1420,6 +1420,7 @@ class RPCHandler(BaseHTTPRequestHandler):
 #   {"op":"delete","name"}                      name_delete at the tip
 #   {"op":"set_expires","name","expires_at":H}
 #   {"op":"bulk","count":N,"seed":S,"convention":"seed"|"enumer"|"mixed","days":D,"return_numbers":bool}
+#   {"op":"load","path":FILE,"days":D?}   names from JSON lines {"name","value"} (bench/gen_enum_zone.py --fixture)
 #   {"op":"fault","mode":M,"seconds":S?,"duration":T?,"bytes":B?,"message":S?}
 #        modes: none down slow http500 garbage truncated ibd warmup huge
 #        seconds: slow's delay (default 5); duration: revert to none after T s; bytes: huge's size
@@ -1606,6 +1607,43 @@ class Control:
         if req.get("return_numbers"):
             out["numbers"] = numbers
         return out
+
+    def op_load(self, req):
+        """Names from a file of JSON lines {"name", "value"} (bench/gen_enum_zone.py --fixture),
+        registered at the tip as op_bulk does; "days" (default 365) sets their expiry."""
+        t0 = time.perf_counter()
+        c = self.chain
+        path = req.get("path")
+        if not isinstance(path, str):
+            raise ValueError("path must be a file name")
+        days = _ctl_int(req, "days", 365)
+        h, tm = c.height, c.block_time(c.height)
+        exp = min(h + BLOCKS_PER_DAY * days, INT_MAX)
+        pool = c.bulk_pool
+        rng = random.Random(req.get("seed", 0))
+        names = c.names
+        added = 0
+        with open(path, "rb") as f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    o = json.loads(line)
+                    name, value = o["name"].encode(), o["value"].encode()
+                except (ValueError, KeyError, AttributeError) as e:
+                    raise ValueError("%s line %d: %s" % (path, lineno, e))
+                if name in names:
+                    raise ValueError("%s line %d: %s is already registered" % (path, lineno, o["name"]))
+                rec = NameRecord(name)
+                txid = "%064x" % rng.getrandbits(256)
+                address = pool[added & 7]
+                rec.value, rec.txid, rec.address, rec.vout, rec.time = value, txid, address, 0, tm
+                rec.registered_at, rec.expires_at = h, exp
+                rec.history.append(("name_new", txid, h, tm, address, 0, days, value, False))
+                names[name] = rec
+                added += 1
+        c._order = c._order_keys = None
+        return {"added": added, "names": len(names), "elapsed_s": round(time.perf_counter() - t0, 3)}
 
     def op_fault(self, req):
         mode = req.get("mode")

@@ -291,9 +291,10 @@ print(control({"op": "load", "path": sys.argv[2], "days": 365}), file=sys.stderr
 control({"op": "mine", "n": 1})
 PY
   log "enumd: full sync of $size names"
+  rm -f "$out/cmp-enumd-sync.log"   # before the start: the waits below read it
   "$enumd_bin" serve --zone "$b.apex.zone" --dns "127.0.0.1:$(port_of enumd)" --http off --udp-threads 1 \
     --state-dir "$out/cmp-state-$size" --rpc-url "http://127.0.0.1:$rpc/" --rpc-user bench --rpc-password bench \
-    >"$out/cmp-enumd-sync.log" 2>&1 &
+    >>"$out/cmp-enumd-sync.log" 2>&1 &
   epid=$!; started+=("$epid")
   for i in $(seq 3000); do grep -q "numbers served" "$out/cmp-enumd-sync.log" && break; kill -0 "$epid" 2>/dev/null || break; sleep 0.1; done
   R[sync_$size,enumd]=$(sed -n 's/.*numbers served, in \([0-9.]*\) s.*/\1/p' "$out/cmp-enumd-sync.log" | head -1)

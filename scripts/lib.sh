@@ -27,5 +27,8 @@ ensure_packages() {
 # What building enumd needs (C libraries through pkg-config).
 BUILD_PACKAGES=(pkg-config libldns-dev libcurl4-openssl-dev)
 # What the test suite runs against: dig, NSD for the differential tests, python3 for the fake
-# emercoind, curl for the HTTP examples.
-TEST_PACKAGES=(dnsutils nsd python3 curl)
+# emercoind, curl for the HTTP examples; for deploy/: systemd (systemd-analyze verify of the
+# unit and its syscall groups, systemctl --root), strace (enumd's system calls against the
+# unit's filter), nftables (nft -c of the firewall table), passwd (useradd --root),
+# unbound, bind9 and kamailio (the deployment guide's snippets, run by DeployGuideTests).
+TEST_PACKAGES=(dnsutils nsd python3 curl systemd strace nftables passwd unbound bind9 kamailio)

@@ -57,7 +57,12 @@ public struct SyncStatus: Sendable, Equatable {
 public final class ChainSync: Service, Sendable {
     let client: RPCClient
     let store: StateStore
-    let zones: [Zone]
+    /// The zone files the chain's records join. Replaced by a reload (`replaceZones`); held while
+    /// a snapshot is built and published, so a sync and a reload publish one after the other and
+    /// neither undoes the other.
+    private let zonesLock: Mutex<[Zone]>
+    /// The zone files being served now.
+    var zones: [Zone] { zonesLock.withLock { $0 } }
     let options: ChainSyncOptions
     let logger: Logger
     public let status = Mutex(SyncStatus())
@@ -73,7 +78,7 @@ public final class ChainSync: Service, Sendable {
     ///   HTTP API), so that those calls never hold up a sync. Nil: no details are fetched.
     public init(client: RPCClient, detailsClient: RPCClient? = nil, store: StateStore, zones: [Zone],
                 options: ChainSyncOptions, logger: Logger) {
-        self.client = client; self.store = store; self.zones = zones; self.options = options; self.logger = logger
+        self.client = client; self.store = store; self.zonesLock = Mutex(zones); self.options = options; self.logger = logger
         self.details = detailsClient.map { NameDetails(client: $0) }
         self.versions = ZoneVersions(directory: options.stateDirectory)
     }
@@ -195,8 +200,19 @@ public final class ChainSync: Service, Sendable {
 
     private func publish(_ table: NumberTable, stale: Bool, readAt: Double) throws {
         let previous = store.responder?.snapshot
-        let built = try SnapshotBuilder.build(zones: zones, numbers: table, builtAt: readAt, stale: stale)
-        // Serials follow the data, not the height; compared with the last chain snapshot served.
+        try zonesLock.withLock { zones in
+            try swapIn(SnapshotBuilder.build(zones: zones, numbers: table, builtAt: readAt, stale: stale), previous: previous)
+        }
+        if let old = previous?.chain { details?.forgetChanged(from: old, to: table) }
+        status.withLock { s in s.servedHeight = table.height; s.stale = stale; s.numbers = table.count }
+        // The parse and the replaced snapshot leave freed memory behind; hand it back to the
+        // kernel so resident memory is what the new snapshot needs (glibc keeps it otherwise).
+        releaseFreedMemory()
+    }
+
+    /// Settles the serials of `built` against what was served (they change exactly with the
+    /// data), records the changes for IXFR, publishes, and sends NOTIFY for each changed zone.
+    private func swapIn(_ built: Snapshot, previous: Snapshot?) throws {
         let (snapshot, changes) = try versions.settle(built, previous: previous?.chain == nil ? nil : previous)
         for c in changes { store.transfers.record(apex: c.apex, change: c.change) }
         store.publish(Responder(snapshot: snapshot, options: options.responderOptions))
@@ -205,11 +221,25 @@ public final class ChainSync: Service, Sendable {
             store.transfers.notifyChanged(apex: c.apex, soa: c.change.toSOA)
         }
         do { try versions.save(snapshot) } catch { logger.error("cannot save the zone serials: \(error)") }
-        if let old = previous?.chain { details?.forgetChanged(from: old, to: table) }
-        status.withLock { s in s.servedHeight = table.height; s.stale = stale; s.numbers = table.count }
-        // The parse and the replaced snapshot leave freed memory behind; hand it back to the
-        // kernel so resident memory is what the new snapshot needs (glibc keeps it otherwise).
-        releaseFreedMemory()
+    }
+
+    /// Serves new zone files (a reload): the snapshot is rebuilt from them and the chain's number
+    /// table being served now, and swapped in (serials, IXFR and NOTIFY as for a sync). On error
+    /// nothing changes and the old zones stay.
+    public func replaceZones(_ newZones: [Zone]) throws {
+        _ = try SnapshotBuilder.e164Zone(newZones)
+        try zonesLock.withLock { zones in
+            let served = store.responder?.snapshot
+            let snapshot: Snapshot
+            if let table = served?.chain {
+                snapshot = try SnapshotBuilder.build(zones: newZones, numbers: table, builtAt: served?.builtAt ?? now(),
+                                                     stale: served?.stale ?? false)
+            } else {
+                snapshot = try Snapshot(zones: newZones, builtAt: served?.builtAt ?? now())
+            }
+            try swapIn(snapshot, previous: served)
+            zones = newZones
+        }
     }
 
     /// Seconds since 1970, as the sync's own timestamps.

@@ -16,6 +16,9 @@ public struct HTTPAPIOptions: Sendable {
     public var maxListLimit = 1000
     /// Enables POST /enum/register with this bearer token (`--register-token`). Default: off.
     public var registerToken: String? = nil
+    /// When set, read on each register request instead of `registerToken`, so that a reload
+    /// (SIGHUP) can change the token. Default: nil.
+    public var registerTokenSource: (@Sendable () -> String?)? = nil
     public init() {}
 }
 
@@ -37,7 +40,7 @@ public struct HTTPAPI: Sendable {
     /// - Parameter writer: the RPC connection POST /enum/register uses (nil: registration off).
     public init(store: StateStore, sync: ChainSync?, dns: DNSStatistics?, writer: RPCClient? = nil, options: HTTPAPIOptions) {
         self.store = store; self.sync = sync; self.dns = dns; self.options = options
-        self.register = RegisterRoute(token: options.registerToken, client: writer)
+        self.register = RegisterRoute(token: options.registerTokenSource ?? { [t = options.registerToken] in t }, client: writer)
     }
 
     /// The routes, with CORS as flask-cors sent it and request metrics.

@@ -10,12 +10,13 @@ import Hummingbird
 /// 201 with `txid`, `nvs_key`, `enum_domain`; 400 bad input; 401 no or wrong token; 409 the name
 /// is live and the wallet does not own it; 502 the node failed.
 struct RegisterRoute: Sendable {
-    let token: String?
+    /// The bearer token, read per request (a reload can change it); nil: registration off.
+    let token: @Sendable () -> String?
     let client: RPCClient?
     private static let queue = DispatchQueue(label: "enumd.http-register")
 
     func handle(_ request: Request) async -> Response {
-        guard let token, let client else {
+        guard let token = token(), let client else {
             return json(.forbidden, ["error": "registration is disabled on this server (no register token is configured)"])
         }
         guard let auth = request.headers[.authorization], auth.hasPrefix("Bearer "),

@@ -64,6 +64,15 @@ public struct Configuration: Sendable {
 
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
+    /// Every key a config file may use. The parser refuses a key missing from this list, so a new
+    /// option must be added here, and a test checks that deploy/enumd.conf documents each one.
+    public static let keys = [
+        "dns", "http", "zone", "chain", "rpc-url", "rpc-user", "rpc-password", "rpc-cookie",
+        "emercoin-conf", "poll-interval", "state-dir", "default-ttl", "udp-threads",
+        "tcp-idle-timeout", "max-udp-payload", "minimal-responses", "log-level", "register-token",
+        "allow-transfer", "notify", "tsig-key",
+    ]
+
     /// Reads a config file: one `key = value` a line, `#` starts a comment, repeatable keys
     /// (`dns`, `zone`) add up; an unknown key or a bad value names its line.
     public static func parse(_ text: String, path: String) throws(ConfigError) -> Configuration {
@@ -82,6 +91,7 @@ public struct Configuration: Sendable {
             let key = String(trimmed[..<eq].trimmingWhitespace())
             let value = String(trimmed[trimmed.index(after: eq)...].trimmingWhitespace())
             func fail(_ message: String) -> ConfigError { ConfigError(path: path, line: lineNumber, message: message) }
+            guard keys.contains(key) else { throw fail("unknown key '\(key)'") }
             guard !value.isEmpty else { throw fail("'\(key)' has no value") }
             switch key {
             case "dns":
@@ -125,7 +135,7 @@ public struct Configuration: Sendable {
                 guard logLevels.contains(value) else { throw fail("log-level must be one of \(logLevels.joined(separator: ", "))") }
                 c.logLevel = value
             default:
-                throw fail("unknown key '\(key)'")
+                throw fail("'\(key)' is in Configuration.keys but the parser does not handle it")
             }
         }
         do { _ = try c.transferPolicy() } catch {

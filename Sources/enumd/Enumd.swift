@@ -14,7 +14,7 @@ struct Enumd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enumd",
         abstract: "An authoritative ENUM (RFC 6116) DNS server fed by the Emercoin chain.",
-        subcommands: [Serve.self, Key.self, Register.self, CheckZone.self, CheckConfig.self, ExportZone.self]
+        subcommands: [Serve.self, Key.self, Register.self, CheckZone.self, CheckConfig.self, ExportZone.self, GenToken.self]
     )
 }
 
@@ -72,6 +72,20 @@ struct CheckConfig: ParsableCommand {
             _ = try loadConfig(file)
             print("\(file): ok")
         } catch let e as ExitCode { throw e }
+    }
+}
+
+struct GenToken: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gen-token",
+        abstract: "Print a new register token: random bytes from the kernel CSPRNG (getrandom), base64url.")
+
+    @Option(help: "Random bytes in the token, 16 to 256 (default 32: 256 bits).")
+    var bytes = 32
+
+    func run() throws {
+        guard (16...256).contains(bytes) else { throw fail("--bytes must be 16 to 256", code: 2) }
+        do { print(try Secret.token(bytes: bytes)) } catch { throw fail(error.description, code: 1) }
     }
 }
 

@@ -8,6 +8,7 @@ import ENUMCore
 import Logging
 import ServerConfig
 import ServiceLifecycle
+import UnixSignals
 import Foundation
 
 struct Serve: AsyncParsableCommand {
@@ -80,8 +81,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A TSIG key for transfers and NOTIFY (repeatable). Default: none.", valueName: "NAME:hmac-sha256:BASE64"))
     var tsigKey: [String] = []
 
-    func effectiveConfiguration() throws -> Configuration {
-        var c = try config.map(loadConfig) ?? Configuration()
+    /// The config file (read with `read`), then the flags over it.
+    func effectiveConfiguration(read: (String) throws -> Configuration = loadConfig) throws -> Configuration {
+        var c = try config.map(read) ?? Configuration()
         do {
             if !dns.isEmpty { c.dns = try dns.map { try ListenAddress(parsing: $0) } }
         } catch let e as ListenAddressError { throw fail("--dns: \(e)", code: 2) }
@@ -129,13 +131,12 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let c = try effectiveConfiguration()
-        let level = Logger.Level(rawValue: c.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
+        CurrentLogLevel.set(Logger.Level(rawValue: c.logLevel) ?? .info)
+        LoggingSystem.bootstrap { label in ReloadableLogHandler(label: label) }
         let logger = Logger(label: "enumd")
+        // Trapped before anything listens: from here on SIGHUP reloads (ReloadService) and
+        // never kills the process.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
 
         // Load every zone completely before serving anything: a bad file stops start-up.
         var loaded: [Zone] = []
@@ -166,11 +167,28 @@ struct Serve: AsyncParsableCommand {
         } else {
             logger.info("chain off: serving zone files only")
         }
+        // SIGHUP: the config file and the zone files again, all or nothing (Reload.swift).
+        let command = self
+        let reloader: Reloader
+        do {
+            reloader = try Reloader(
+                started: c,
+                configure: { try command.effectiveConfiguration(read: readConfigForReload) },
+                publishZones: { [sync] zones in
+                    if let sync { try sync.replaceZones(zones) } else {
+                        store.publish(Responder(snapshot: try Snapshot(zones: zones), options: c.responderOptions))
+                    }
+                },
+                applyTransfers: { store.transfers.setPolicy($0) },
+                logger: logger)
+        } catch { throw fail(error.description, code: 1) }
+        services.append(.init(service: ReloadService(signals: hangups, reloader: reloader)))
         if let address = c.http {
             var o = HTTPAPIOptions()
             o.host = address.host
             o.port = address.port
             o.registerToken = c.registerToken
+            o.registerTokenSource = { reloader.settings.registerToken }
             let writer = c.registerToken == nil ? nil : try makeRPCClient(c)
             let api = HTTPAPI(store: store, sync: sync, dns: server.statistics, writer: writer, options: o)
             services.append(.init(service: api.application(logger: Logger(label: "HTTPAPI"))))
@@ -232,4 +250,11 @@ func makeRPCClient(_ c: Configuration) throws -> RPCClient {
                                               cookieFile: c.rpcCookie, emercoinConf: c.emercoinConf)
         return try RPCClient(url: found.url, credentials: found.credentials)
     } catch let e as DiscoveryError { throw fail(e.description, code: 1) } catch { throw fail("\(error)", code: 1) }
+}
+
+/// Reads a config file for a reload: errors come back as values (with file and line) to be
+/// logged, not printed and turned into an exit status as at start-up.
+func readConfigForReload(_ path: String) throws -> Configuration {
+    guard let text = readFile(path) else { throw ReloadError.config("\(path): cannot read: \(String(cString: strerror(errno)))") }
+    return try Configuration.parse(text, path: path)
 }

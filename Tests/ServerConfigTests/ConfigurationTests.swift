@@ -88,3 +88,65 @@ func read(_ path: String) -> String {
         }
     }
 }
+
+@Suite struct ConfigurationDocumentationTests {
+    /// Every key the parser accepts is documented in deploy/enumd.conf, as `key = value` or as a
+    /// commented-out `# key = value` with its default: a new option without documentation fails here.
+    @Test(arguments: Configuration.keys)
+    func everyKeyIsDocumentedInTheShippedConfig(key: String) {
+        let lines = read(repoRoot + "/deploy/enumd.conf").split(separator: "\n")
+        let documented = lines.contains { line in
+            var l = line.drop { $0 == " " }
+            if l.hasPrefix("#") { l = l.dropFirst().drop { $0 == " " } }
+            return l.hasPrefix("\(key) =")
+        }
+        #expect(documented, "deploy/enumd.conf does not document '\(key)' (add '\(key) = ...' or '# \(key) = ...' with its default)")
+    }
+
+    /// Every listed key reaches its own case in the parser (none falls through to the default).
+    @Test(arguments: Configuration.keys)
+    func everyListedKeyIsHandled(key: String) {
+        do { _ = try Configuration.parse("\(key) = @\n", path: "x") } catch {
+            #expect(!error.message.contains("does not handle") && !error.message.contains("unknown key"), "\(error)")
+        }
+    }
+
+    /// The commented-out examples are valid too: uncommenting one never breaks the file.
+    @Test func commentedExamplesParse() throws {
+        for line in read(repoRoot + "/deploy/enumd.conf").split(separator: "\n") where line.hasPrefix("# ") {
+            let body = line.dropFirst(2)
+            guard let eq = body.firstIndex(of: "="), Configuration.keys.contains(body[..<eq].trimmingCharacters(in: " ")) else { continue }
+            _ = try Configuration.parse(String(body) + "\n", path: "deploy/enumd.conf")
+        }
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: Character) -> String { String(self.drop { $0 == set }.reversed().drop { $0 == set }.reversed()) }
+}
+
+@Suite struct SecretTests {
+    @Test func base64urlMatchesRFC4648Vectors() {
+        // RFC 4648 section 10, without padding, in the URL-safe alphabet.
+        let vectors = ["": "", "f": "Zg", "fo": "Zm8", "foo": "Zm9v", "foob": "Zm9vYg", "fooba": "Zm9vYmE", "foobar": "Zm9vYmFy"]
+        for (plain, encoded) in vectors { #expect(Secret.base64url(Array(plain.utf8)) == encoded) }
+        #expect(Secret.base64url([0xfb, 0xff]) == "-_8")
+    }
+
+    @Test func randomBytesAreFreshAndLongEnough() throws {
+        // More than getentropy's 256 bytes a call, so the loop is exercised.
+        let a = try Secret.randomBytes(1000), b = try Secret.randomBytes(1000)
+        #expect(a.count == 1000 && a != b)
+        // Not a stuck source: all 256 byte values are expected in 1000 random bytes only rarely,
+        // but fewer than 200 distinct values would mean something is badly wrong.
+        #expect(Set(a).count > 200)
+    }
+
+    @Test func tokensAreValidRegisterTokens() throws {
+        let t = try Secret.token()
+        #expect(t.count == 43)  // 32 bytes, base64 without padding
+        #expect(t.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+        #expect(try Configuration.parse("register-token = \(t)\n", path: "x").registerToken == t)
+        #expect(try Secret.token() != t)
+    }
+}

@@ -77,10 +77,12 @@ trap 'exit 130' INT TERM
 if [ -n "${ENUMD_BIN:-}" ]; then
   enumd_bin=$ENUMD_BIN
 else
-  log "building enumd (release, .build-release)"
-  (cd "$root" && swift build -c release --scratch-path .build-release --product enumd) >"$out/build.log" 2>&1 ||
+  # The Swift runtime linked in, as deploy/install.sh installs it: ~5 MB less resident memory
+  # than loading the toolchain's shared libraries (the first build takes several minutes).
+  log "building enumd (release, --static-swift-stdlib, .build-static)"
+  (cd "$root" && swift build -c release --static-swift-stdlib --scratch-path .build-static --product enumd) >"$out/build.log" 2>&1 ||
     { tail -30 "$out/build.log" >&2; exit 1; }
-  enumd_bin=$root/.build-release/release/enumd
+  enumd_bin=$root/.build-static/release/enumd
 fi
 [ -x "$enumd_bin" ] || { echo "no enumd binary at $enumd_bin" >&2; exit 1; }
 
@@ -352,22 +354,23 @@ best_peer() {  # $1 figure, $2 "low" when smaller is better: prints "value serve
     if (!na && !nb) { print "- -"; exit }
     if (!nb || (na && ((low && a + 0 <= b + 0) || (!low && a + 0 >= b + 0)))) print a, "nsd"; else print b, "knot" }'
 }
-row() {  # $1 label, $2 figure, $3 "low" when smaller is better
+row() {  # $1 label, $2 figure, $3 "low" when smaller is better, "none" for no ratio
   local e=${R[$2,enumd]:--} bp bv bn ratio
   read -r bv bn < <(best_peer "$2" "${3:-}")
+  [ "${3:-}" = none ] && bv=-
   ratio=$(awk -v e="$e" -v b="$bv" 'BEGIN { if (e ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2fx %s", e / b, "'"$bn"'"; else print "-" }')
   printf '%-34s %12s %12s %12s   %s\n' "$1" "$e" "${R[$2,nsd]:--}" "${R[$2,knot]:--}" "$ratio"
 }
 echo
-echo "enumd vs NSD $(nsd -v 2>&1 | awk 'NR == 1 { print $3 }') and Knot $(knotd -V 2>&1 | awk '{ print $3; exit }'), $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(date -u +%Y-%m-%d)"
+echo "enumd vs NSD $(nsd -v 2>&1 | awk 'NR == 1 { print $3 }') and Knot $(knotd -V 2>&1 | awk '{ print $NF; exit }'), $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(date -u +%Y-%m-%d)"
 printf '%-34s %12s %12s %12s   %s\n' figure enumd nsd knot "enumd / best peer"
 row "UDP qps, pinned (server CPU0)" udp_pin
-row "  dnsperf CPU % (>=90: gen-bound)" gen_pin
+row "  dnsperf CPU % (>=90: gen-bound)" gen_pin none
 row "UDP qps, unpinned" udp_free
-row "  dnsperf CPU % (>=90: gen-bound)" gen_free
+row "  dnsperf CPU % (>=90: gen-bound)" gen_free none
 row "TCP qps, 16 connections" tcp
 row "CPU us/query at -Q $rate (pinned)" cpu_us low
-row "  qps answered at -Q $rate" cpu_qps
+row "  qps answered at -Q $rate" cpu_qps none
 for size in "${sizes[@]}"; do
   row "RSS MB, $size numbers" "rss_$size" low
   row "PSS MB, $size numbers" "pss_$size" low

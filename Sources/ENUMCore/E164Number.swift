@@ -23,6 +23,27 @@ public struct E164Number: Hashable, Sendable, CustomStringConvertible {
     /// Parses what a person or a client typed: an optional leading `+` (or a space where a URL
     /// decoder turned an unencoded `+` into one), then digits with optional separators.
     public init(parsing text: String) throws(E164Error) {
+        // ASCII input (all real input) by bytes: Character.wholeNumberValue looks Unicode
+        // properties up, which was a visible part of an HTTP lookup's cost.
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            var digits: [UInt8] = []
+            digits.reserveCapacity(16)
+            var sawPlus = false
+            for (offset, b) in text.utf8.enumerated() {
+                switch b {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digits.append(b)
+                case UInt8(ascii: "+"):
+                    if sawPlus || !digits.isEmpty { throw .unexpectedCharacter("+", offset: offset) }
+                    sawPlus = true
+                case UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "("), UInt8(ascii: ")"),
+                     UInt8(ascii: "/"), UInt8(ascii: "\t"):
+                    continue
+                default: throw .unexpectedCharacter(Character(Unicode.Scalar(b)), offset: offset)
+                }
+            }
+            try self.init(digits: String(decoding: digits, as: UTF8.self))
+            return
+        }
         var digits = ""
         var sawPlus = false
         var offset = 0

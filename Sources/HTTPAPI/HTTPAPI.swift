@@ -127,7 +127,7 @@ public struct HTTPAPI: Sendable {
         let tip = snapshot.chainHeight ?? 0
         let records = found.naptrs.enumerated().map { i, n in naptrJSON(n, seedIndex: found.seedIndex[i], number: number) }
         var owner = ""
-        var final = true  // false while the owner could not be read: such a body is not kept
+        var final = true  // false while the owner could not be read: such a body is kept briefly
         if let name = found.nvsName, let details = sync?.details {
             let d = await details.detail(for: name)
             owner = d?.address ?? ""
@@ -144,7 +144,8 @@ public struct HTTPAPI: Sendable {
         body["expires_in"] = found.expiresAt.map { $0 - tip } ?? NSNull()
         if let name = found.nvsName { body["nvs_key"] = name }
         let bytes = jsonBody(body)
-        if final { lookups.keep(bytes, for: number.digits, snapshot: snapshot, now: ChainSync.clock()) }
+        lookups.keep(bytes, for: number.digits, snapshot: snapshot, now: ChainSync.clock(),
+                     maxAge: final ? lookups.maxAge : NameDetails.retryAfterFailure / 6)
         return jsonResponse(.ok, bytes)
     }
 

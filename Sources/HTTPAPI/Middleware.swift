@@ -43,14 +43,23 @@ final class HTTPStatistics: Sendable {
     }
 }
 
+/// The routes and the methods each takes, built once (a generic middleware cannot hold a static
+/// stored property, and rebuilding these per request was a visible part of a lookup's cost).
+enum Routes {
+    static let get: [HTTPRequest.Method] = [.get, .head, .options]
+    static let allowed: [String: (methods: [HTTPRequest.Method], header: String)] = [
+        "/health": get, "/enum/lookup": get, "/enum/list": get, "/metrics": get, "/enum/register": [.post, .options],
+    ].mapValues { ($0, $0.map(\.rawValue).joined(separator: ", ")) }
+}
+
 /// Counts every request by its route (the known paths, else "other") and status.
 struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let statistics: HTTPStatistics
-    static var routes: Set<String> { ["/health", "/enum/lookup", "/enum/list", "/enum/register", "/metrics"] }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
-        let route = Self.routes.contains(request.uri.path) ? request.uri.path : "other"
+        let path = request.uri.path
+        let route = Routes.allowed[path] != nil ? path : "other"
         do {
             let response = try await next(request, context)
             statistics.record(route: route, status: response.status.code, seconds: seconds(since: start))
@@ -71,14 +80,8 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 /// `Allow`, `HEAD` gets the `GET` answer without the body, and any other method gets 405 with `Allow`
 /// (Hummingbird alone would say 404). Preflight requests never get here: CORSMiddleware runs first.
 struct MethodMiddleware<Context: RequestContext>: RouterMiddleware {
-    static var allowed: [String: [HTTPRequest.Method]] {
-        let get: [HTTPRequest.Method] = [.get, .head, .options]
-        return ["/health": get, "/enum/lookup": get, "/enum/list": get, "/metrics": get, "/enum/register": [.post, .options]]
-    }
-
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let methods = Self.allowed[request.uri.path] else { return try await next(request, context) }
-        let allow = methods.map(\.rawValue).joined(separator: ", ")
+        guard let (methods, allow) = Routes.allowed[request.uri.path] else { return try await next(request, context) }
         switch request.method {
         case .options:
             return Response(status: .ok, headers: [.allow: allow])

@@ -15,20 +15,7 @@ final class NSDServer {
         port = freePort()
         dir = NSTemporaryDirectory() + "enumd-nsd-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let conf = """
-        server:
-          ip-address: 127.0.0.1@\(port)
-          username: ""
-          chroot: ""
-          pidfile: "\(dir)/nsd.pid"
-          database: ""
-          zonelistfile: "\(dir)/zone.list"
-          xfrdfile: "\(dir)/xfrd.state"
-          xfrdir: "\(dir)"
-          server-count: 1
-          verbosity: 0
-        remote-control:
-          control-enable: no
+        let conf = nsdServerSection(port: port, dir: dir, verbosity: 0) + """
         zone:
           name: \(apex)
           zonefile: \(zone)

@@ -209,3 +209,26 @@ func writeTemp(_ text: String, suffix: String = ".zone") -> String {
     return path
 }
 
+
+/// The `server:` and `remote-control:` sections of an nsd.conf for a test NSD on loopback that
+/// keeps all its files (pid, zone list, transfer state, log) in `dir`, runs as the caller and
+/// serves from one process.
+func nsdServerSection(port: Int, dir: String, verbosity: Int) -> String {
+    """
+    server:
+      ip-address: 127.0.0.1@\(port)
+      username: ""
+      chroot: ""
+      pidfile: "\(dir)/nsd.pid"
+      database: ""
+      zonelistfile: "\(dir)/zone.list"
+      xfrdfile: "\(dir)/xfrd.state"
+      xfrdir: "\(dir)"
+      logfile: "\(dir)/nsd.log"
+      server-count: 1
+      verbosity: \(verbosity)
+    remote-control:
+      control-enable: no
+
+    """
+}

@@ -23,21 +23,7 @@ final class NSDSecondary {
         dir = NSTemporaryDirectory() + "enumd-nsd2-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let keyRef = key ? testKeyName : "NOKEY"
-        let conf = """
-        server:
-          ip-address: 127.0.0.1@\(port)
-          username: ""
-          chroot: ""
-          pidfile: "\(dir)/nsd.pid"
-          database: ""
-          zonelistfile: "\(dir)/zone.list"
-          xfrdfile: "\(dir)/xfrd.state"
-          xfrdir: "\(dir)"
-          logfile: "\(dir)/nsd.log"
-          server-count: 1
-          verbosity: 2
-        remote-control:
-          control-enable: no
+        let conf = nsdServerSection(port: port, dir: dir, verbosity: 2) + """
         key:
           name: \(testKeyName)
           algorithm: hmac-sha256

@@ -10,8 +10,11 @@
 ///   RDLENGTH and RDATA, in `answers[answerOffsets[i]..<answerOffsets[i+1]]`, `answerCounts[i]`
 ///   records;
 /// - what the HTTP API shows besides the records, in `meta[metaOffsets[i]..<metaOffsets[i+1]]`:
-///   expiry height (4 octets), name count (1), each NVS name (2-octet length, octets), then for
-///   each record its seed-convention entry index (2 octets, 0xFFFF for an ENUMER record).
+///   expiry height (4 octets), name count (1), each NVS name, then for each record its
+///   seed-convention entry index (2 octets, 0xFFFF for an ENUMER record). A name is one octet
+///   when it is the number's canonical seed name (`enum:0.9.8...e164.arpa`: 1), three for its
+///   canonical ENUMER name (`enum:DIGITS:N`: 2, then N in 2 octets), and only otherwise spelled
+///   out (0, a 2-octet length, the octets): the names are most of this data.
 ///
 /// Immutable and `Sendable`; built once per snapshot by `build`, or read back by `StateFile`.
 public final class NumberTable: Sendable {
@@ -65,8 +68,15 @@ public final class NumberTable: Sendable {
             appendBE(&meta, UInt32(clamping: r.expiresAt))
             meta.append(UInt8(min(r.names.count, 255)))
             for name in r.names.prefix(255) {
-                let b = Array(name.utf8.prefix(0xFFFF))
-                meta.append(UInt8(b.count >> 8)); meta.append(UInt8(b.count & 0xFF)); meta.append(contentsOf: b)
+                switch ENUMName(Array(name.utf8)) {
+                case .seed(let n)? where n == r.number && name == Self.seedName(r.number.digits):
+                    meta.append(1)
+                case .enumer(let n, let index)? where n == r.number && index <= 0xFFFF && name == "enum:\(n.digits):\(index)":
+                    meta.append(2); meta.append(UInt8(index >> 8)); meta.append(UInt8(index & 0xFF))
+                default:
+                    let b = Array(name.utf8.prefix(0xFFFF))
+                    meta.append(0); meta.append(UInt8(b.count >> 8)); meta.append(UInt8(b.count & 0xFF)); meta.append(contentsOf: b)
+                }
             }
             for s in r.seedIndex {
                 let v = UInt16(clamping: s ?? 0xFFFF)
@@ -120,8 +130,14 @@ public final class NumberTable: Sendable {
             expiresAt = Int(readBE32(m, p)); p += 4
             let nameCount = Int(m[p]); p += 1
             for _ in 0..<nameCount {
-                let len = Int(m[p]) << 8 | Int(m[p + 1]); p += 2
-                names.append(String(decoding: UnsafeBufferPointer(rebasing: m[p..<(p + len)]), as: UTF8.self)); p += len
+                let kind = m[p]; p += 1
+                switch kind {
+                case 1: names.append(Self.seedName(digits))
+                case 2: names.append("enum:\(digits):\(Int(m[p]) << 8 | Int(m[p + 1]))"); p += 2
+                default:
+                    let len = Int(m[p]) << 8 | Int(m[p + 1]); p += 2
+                    names.append(String(decoding: UnsafeBufferPointer(rebasing: m[p..<(p + len)]), as: UTF8.self)); p += len
+                }
             }
             for _ in 0..<Int(answerCounts[i]) {
                 let v = Int(m[p]) << 8 | Int(m[p + 1]); p += 2
@@ -129,6 +145,11 @@ public final class NumberTable: Sendable {
             }
         }
         return NumberRecords(number: number, naptrs: naptrs, seedIndex: seedIndex, ttl: ttl, names: names, expiresAt: expiresAt)
+    }
+
+    /// The seed convention's name of a number: `enum:` and its ENUM domain without the dot.
+    static func seedName(_ digits: String) -> String {
+        "enum:" + digits.utf8.reversed().map { String(UnicodeScalar($0)) }.joined(separator: ".") + ".e164.arpa"
     }
 
     /// The raw answer and metadata octets of number `i`: equal octets mean an unchanged number.

@@ -15,6 +15,8 @@ import Testing
             nvs("enum:0.3.3.e164.arpa", "!^.*$!sip:seed@x!|!^.*$!tel:+330!"),
             nvs("enum:4455:0", "E2U+sip=1|1|!^.*$!sip:b@x!"),  // under the *.4.4 wildcard
             nvs("enum:2299:0", "E2U+sip=1|1|!^.*$!sip:c@x!"),  // below the 2.2 cut
+            nvs("enum:7.7.E164.ARPA", "!^.*$!sip:upper@x!"),  // a name as written, not canonical
+            nvs("enum:77:3", "E2U+sip=1|1|!^.*$!sip:three@x!"),  // after a gap: skipped
         ], height: 4000, defaultTTL: 3600)
     }
 
@@ -28,6 +30,12 @@ import Testing
         }
         let rec = try #require(t.records(for: E164Number(digits: "330")))
         #expect(rec.seedIndex == [0, 1] && rec.names == ["enum:0.3.3.e164.arpa"])
+        #expect(t.records(for: try E164Number(digits: "77"))?.names == ["enum:7.7.E164.ARPA"])
+        // Canonical names take one octet (seed) or three (ENUMER), a name as written its octets.
+        let meta = { (d: String) in t.fingerprint(t.index(of: try E164Number(digits: d))!).1.count }
+        #expect(try meta("330") == 4 + 1 + 1 + 2 * 2)
+        #expect(try meta("4455") == 4 + 1 + 3 + 2)
+        #expect(try meta("77") == 4 + 1 + 3 + "enum:7.7.E164.ARPA".utf8.count + 2)
     }
 
     @Test func zoneLooksNumbersUpBesideItsOwnNames() throws {
@@ -52,6 +60,7 @@ import Testing
         #expect(lookup(z, "7.7.7.e164.arpa.", .naptr) == .nameError)
         // Counted once where the zone file and the chain share a name.
         #expect(z.naptrNameCount == 1 + 1 + t.count - 1)
+        #expect(lookup(z, "7.7.e164.arpa.", .naptr) == .number(t.index(of: try E164Number(digits: "77"))!))
     }
 
     @Test func renderedAnswersCarryOwnerPointerTTLAndWireRDATA() throws {

@@ -93,17 +93,18 @@ public enum StateFile {
         let meta = bytes(metaBytes)
         let metaOffsets = try offsets(n, total: metaBytes, "metadata")
         guard p == body else { throw .corrupt("bytes after the last section") }
-        try check(keys: keys, keyOffsets, answers: answers, answerOffsets, answerCounts)
+        try check(keys: keys, keyOffsets, answers: answers, answerOffsets, answerCounts, meta: meta, metaOffsets)
         return NumberTable(height: height, keys: NameTable(arena: keys, offsets: keyOffsets), answers: answers,
                            answerOffsets: answerOffsets, answerCounts: answerCounts, meta: meta, metaOffsets: metaOffsets)
     }
 
-    /// What the responder and the lookups trust: strictly increasing keys, and answers made of
-    /// whole records (12-octet header with a length that ends inside the number's span).
+    /// What the responder and the lookups trust: strictly increasing keys, answers made of
+    /// whole records (12-octet header with a length that ends inside the number's span), and
+    /// metadata laid out as `NumberTable` reads it (names, then one index per record).
     static func check(keys: [UInt8], _ keyOffsets: [UInt32], answers: [UInt8], _ answerOffsets: [UInt32],
-                      _ answerCounts: [UInt8]) throws(StateFileError) {
+                      _ answerCounts: [UInt8], meta: [UInt8], _ metaOffsets: [UInt32]) throws(StateFileError) {
         let bad: String? = keys.withUnsafeBufferPointer { k in
-            answers.withUnsafeBufferPointer { a in
+            answers.withUnsafeBufferPointer { a in meta.withUnsafeBufferPointer { m in
                 var previous = UnsafeBufferPointer<UInt8>(rebasing: k[0..<0])
                 for i in 0..<answerCounts.count {
                     let key = UnsafeBufferPointer(rebasing: k[Int(keyOffsets[i])..<Int(keyOffsets[i + 1])])
@@ -116,9 +117,24 @@ public enum StateFile {
                         q += 12 + (Int(a[q + 10]) << 8 | Int(a[q + 11]))
                     }
                     if q != end { return "answer \(i) has a wrong length" }
+                    var p = Int(metaOffsets[i]) + 5
+                    let metaEnd = Int(metaOffsets[i + 1])
+                    guard p <= metaEnd else { return "metadata \(i) is cut short" }
+                    for _ in 0..<Int(m[p - 1]) {
+                        guard p < metaEnd else { return "metadata \(i) is cut short" }
+                        switch m[p] {
+                        case 1: p += 1
+                        case 2: p += 3
+                        case 0:
+                            guard p + 3 <= metaEnd else { return "metadata \(i) is cut short" }
+                            p += 3 + (Int(m[p + 1]) << 8 | Int(m[p + 2]))
+                        default: return "metadata \(i) has an unknown name kind"
+                        }
+                    }
+                    if p + 2 * Int(answerCounts[i]) != metaEnd { return "metadata \(i) has a wrong length" }
                 }
                 return nil
-            }
+            } }
         }
         if let bad { throw .corrupt(bad) }
     }

@@ -53,6 +53,13 @@ func item(_ name: String, _ value: String, expiresAt: Int = 5000) -> NVSItem {
         data[answersAt + 11] &+= 1
         data.replaceSubrange(body..<data.count, with: withUnsafeBytes(of: StateFile.hash(data[0..<body]).littleEndian, Array.init))
         #expect(throws: StateFileError.corrupt("answer 0 is cut short")) { try StateFile.decode(data) }
+
+        // The same for the metadata: a name kind that does not exist.
+        var data2 = StateFile.encode(table)
+        let metaAt = answersAt + table.answers.count + (table.count + 1) * 4 + table.count + 8
+        data2[metaAt + 5] = 9
+        data2.replaceSubrange(body..<data2.count, with: withUnsafeBytes(of: StateFile.hash(data2[0..<body]).littleEndian, Array.init))
+        #expect(throws: StateFileError.corrupt("metadata 0 has an unknown name kind")) { try StateFile.decode(data2) }
     }
 
     @Test func writeIsAtomicAndReadable() throws {

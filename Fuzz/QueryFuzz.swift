@@ -7,7 +7,8 @@
 // - over UDP it is never bigger than the client may receive (512 without EDNS, else the smaller
 //   of its EDNS size and our maximum, RFC 6891 section 6.2.5), and never bigger than the query
 //   times a bounded factor for non-answers (no amplification of garbage);
-// - anything longer than a header decodes with libldns, with exactly one question;
+// - anything longer than a header decodes with libldns, with the question echoed;
+// - an RRL slip (TC, question only) is never bigger than the query;
 // - an input shorter than a header, or with QR set, gets no reply (RFC 1035 section 4.1.1;
 //   a reply to garbage is an amplifier).
 @testable import DNSServer
@@ -28,6 +29,9 @@ let fuzzResponder: Responder = {
     }
 }()
 
+let fuzzCookies = ServerCookies()
+let fuzzClient = ClientAddress(ipv4: (192, 0, 2, 1))
+let fuzzRRL = RateLimiter(.init(rate: 1_000_000, slip: 2))
 let fuzzOut = UnsafeMutableRawBufferPointer.allocate(byteCount: Responder.maxMessageSize, alignment: 16)
 
 @inline(never)
@@ -39,7 +43,11 @@ func check(_ ok: Bool, _ what: StaticString) {
 public func fuzzQuery(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let q = UnsafeRawBufferPointer(start: data, count: size)
     for transport in [Transport.udp, .tcp] {
-        let n = fuzzResponder.respond(to: q, transport: transport, into: fuzzOut)
+        // With DNS Cookies on (RFC 7873), as served; and the RRL classification run on each reply.
+        var info = ResponseInfo()
+        let n = fuzzResponder.respond(to: q, transport: transport, client: fuzzClient, cookies: fuzzCookies,
+                                      into: fuzzOut, info: &info)
+        if n > 0 { _ = fuzzRRL.decide(info: info, client: fuzzClient, query: q, now: 1) }
         check(n >= 0 && n <= Responder.maxMessageSize, "length in range")
         if size < 12 || q[2] & 0x80 != 0 { check(n == 0, "silence for garbage and responses"); continue }
         guard n > 0 else { continue }
@@ -56,11 +64,15 @@ public func fuzzQuery(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             let bytes = Array(UnsafeRawBufferPointer(rebasing: fuzzOut[0..<n]))
             do {
                 let p = try DecodedPacket(bytes)
-                check(p.question.count == 1, "one question")
+                // One question, or none for a question-less OPT query (RFC 7873 section 5.4, NSD).
+                check(p.question.count == (q[4] == 0 && q[5] == 0 ? 0 : 1), "the question echoed")
             } catch {
                 fatalError("reply does not decode: \(error)")
             }
         }
+        // What an RRL slip would send instead: never bigger than the query (no amplification).
+        let slipped = RateLimiter.truncate(fuzzOut, length: n, info: info)
+        check(slipped >= 12 && slipped <= max(12, size), "a slipped reply is no bigger than the query")
     }
     return 0
 }

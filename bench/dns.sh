@@ -243,7 +243,7 @@ run_server() {  # $1 = name, $2 = port
   case $name in
     enumd)
       taskset -c 0 "$enumd_bin" serve --no-chain --http off --zone "$zone" --dns "127.0.0.1:$port" \
-          --udp-threads 1 >"$out/enumd.log" 2>&1 &;;
+          --udp-threads 1 --rrl-rate 0 >"$out/enumd.log" 2>&1 &;;  # RRL off, as for NSD and Knot below
     nsd)
       write_nsd_conf "$port"; rm -f "$out/nsd.pid" "$out/nsd.zonelist" "$out/nsd.xfrd.state"
       taskset -c 0 nsd -c "$out/nsd.conf" -d >"$out/nsd.out" 2>&1 &;;

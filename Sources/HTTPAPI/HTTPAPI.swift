@@ -28,13 +28,16 @@ public struct HTTPAPI: Sendable {
     let store: StateStore
     let sync: ChainSync?
     let dns: DNSStatistics?
+    /// UDP responses dropped and truncated by response rate limiting.
+    let rrl: RRLStatistics?
     let options: HTTPAPIOptions
     let requests = HTTPStatistics()
     let register: RegisterRoute
 
     /// - Parameter writer: the RPC connection POST /enum/register uses (nil: registration off).
-    public init(store: StateStore, sync: ChainSync?, dns: DNSStatistics?, writer: RPCClient? = nil, options: HTTPAPIOptions) {
-        self.store = store; self.sync = sync; self.dns = dns; self.options = options
+    public init(store: StateStore, sync: ChainSync?, dns: DNSStatistics?, writer: RPCClient? = nil, options: HTTPAPIOptions,
+                rrl: RRLStatistics? = nil) {
+        self.store = store; self.sync = sync; self.dns = dns; self.options = options; self.rrl = rrl
         self.register = RegisterRoute(token: options.registerToken, client: writer)
     }
 

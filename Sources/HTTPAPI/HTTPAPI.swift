@@ -89,7 +89,8 @@ public struct HTTPAPI: Sendable {
             "stale": snapshot?.stale ?? true,
         ]
         body["chain_height"] = snapshot?.chainHeight ?? NSNull()
-        if let last = status?.lastSuccess { body["last_sync_age_seconds"] = Int(Date().timeIntervalSince1970 - last) }
+        // A wall clock set back is not a negative age.
+        if let last = status?.lastSuccess { body["last_sync_age_seconds"] = max(0, Int(Date().timeIntervalSince1970 - last)) }
         else { body["last_sync_age_seconds"] = NSNull() }
         return json(healthy ? .ok : .serviceUnavailable, body)
     }

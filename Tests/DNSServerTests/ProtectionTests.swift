@@ -171,6 +171,16 @@ func bytes(_ hex: String) -> [UInt8] {
         #expect(run(rrl, 4, info(.error), at: 5) == [.send, .send, .send, .drop], "slip 0 drops all")
     }
 
+    /// The clock jumping back (RRL runs on the monotonic clock, but a table must survive any
+    /// `now`) neither refills a bucket nor wedges it; jumping forward refills one second's worth.
+    @Test func clockJumpsNeitherRefillNorWedge() {
+        let rrl = RateLimiter(.init(rate: 3, slip: 0))
+        _ = run(rrl, 3, info(.answer), at: 1000)
+        #expect(run(rrl, 2, info(.answer), at: 10) == [.drop, .drop], "back in time: still empty")
+        #expect(run(rrl, 4, info(.answer), at: 11) == [.send, .send, .send, .drop], "then time moves on")
+        #expect(run(rrl, 4, info(.answer), at: 1_000_000) == [.send, .send, .send, .drop], "far forward: one second's worth")
+    }
+
     @Test func ipv6ClientsShareA56() {
         let rrl = RateLimiter(.init(rate: 2, slip: 0))
         var x = [UInt8](repeating: 0, count: 16); x[0] = 0x20; x[1] = 0x01; x[2] = 0x0d; x[3] = 0xb8; x[15] = 1

@@ -46,7 +46,9 @@ with open(sys.argv[3], "w") as f:
             "  return wrk.format(\"GET\", \"/enum/lookup?number=%2B\" .. numbers[i])\nend\n")
 PY
 dport=$((26353 + RANDOM % 1000)); hport=$((dport + 1000))
-"$ENUMD_BIN" serve --dns 127.0.0.1:$dport --http 127.0.0.1:$hport --rpc-url "http://127.0.0.1:$rpc/" \
+# wrk is one client: the per-client HTTP rate limit is off for the benchmark.
+printf 'http-rate = 0\nhttp-list-rate = 0\n' >"$out/http-bench.conf"
+"$ENUMD_BIN" serve --config "$out/http-bench.conf" --dns 127.0.0.1:$dport --http 127.0.0.1:$hport --rpc-url "http://127.0.0.1:$rpc/" \
   --rpc-user bench --rpc-password bench --poll-interval 30 >"$out/http-enumd.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 600); do grep -q "numbers served" "$out/http-enumd.log" && break; sleep 0.1; done

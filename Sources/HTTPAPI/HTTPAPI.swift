@@ -16,6 +16,8 @@ public struct HTTPAPIOptions: Sendable {
     public var maxListLimit = 1000
     /// Enables POST /enum/register with this bearer token (`--register-token`). Default: off.
     public var registerToken: String? = nil
+    /// Per-client rates, header limits and timeouts (HTTPLimits.swift).
+    public var limits = HTTPLimits()
     public init() {}
 }
 
@@ -42,9 +44,10 @@ public struct HTTPAPI: Sendable {
     }
 
     /// The routes, with CORS as flask-cors sent it and request metrics.
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func router() -> Router<EnumdRequestContext> {
+        let router = Router(context: EnumdRequestContext.self)
         router.add(middleware: RequestMetricsMiddleware(statistics: requests))
+        router.add(middleware: ClientRateLimitMiddleware(options.limits))
         router.add(middleware: AllowAnyOriginMiddleware())
         router.add(middleware: CORSMiddleware(
             allowOrigin: .originBased,
@@ -65,6 +68,12 @@ public struct HTTPAPI: Sendable {
     public func application(logger: Logger) -> some ApplicationProtocol {
         Application(
             router: router(),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [RequestHeadTimeoutHandler(timeout: options.limits.requestHeadTimeout)],
+                idleTimeout: options.limits.idleTimeout,
+                httpDecoderConfiguration: .init(maxHeaderFieldSize: options.limits.maxHeaderFieldSize,
+                                                maxHeaderListSize: options.limits.maxHeaderListSize,
+                                                maxHeaderFieldCount: options.limits.maxHeaderFieldCount))),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
             onServerRunning: { channel in
                 logger.info("HTTP listening on \(options.host.contains(":") ? "[\(options.host)]" : options.host):\(channel.localAddress?.port ?? options.port)")

@@ -37,6 +37,15 @@ public struct Configuration: Sendable {
     public var tcpMaxConnections: Int = 1024
     /// `tcp-max-per-client`: open DNS TCP connections from one address. Default 32.
     public var tcpMaxPerClient: Int = 32
+    /// `http-rate`: HTTP requests per second per client address (bursts of twice that); past it,
+    /// 429 with Retry-After. 0 turns it off. Default 50.
+    public var httpRate: Int = 50
+    /// `http-list-rate`: /enum/list pages per second per client, so paging cannot scan the
+    /// registry faster (5 pages of up to 1,000 numbers). 0 turns it off. Default 5.
+    public var httpListRate: Int = 5
+    /// `http-request-timeout`: seconds a client has to send a whole request head, after it
+    /// connects or after its previous request (slowloris). Default 10.
+    public var httpRequestTimeout: Int = 10
     /// `tcp-read-timeout`: seconds a TCP client has to finish a message it has started
     /// (RFC 7766 section 6.2.3; Knot's tcp-io-timeout). Default 2.
     public var tcpReadTimeout: Int = 2
@@ -106,6 +115,9 @@ public struct Configuration: Sendable {
             case "cookies": c.cookies = try parseBool(value, key, fail)
             case "tcp-max-connections": c.tcpMaxConnections = try parseInt(value, key, 1...1_000_000, fail)
             case "tcp-max-per-client": c.tcpMaxPerClient = try parseInt(value, key, 1...1_000_000, fail)
+            case "http-rate": c.httpRate = try parseInt(value, key, 0...1_000_000, fail)
+            case "http-list-rate": c.httpListRate = try parseInt(value, key, 0...1_000_000, fail)
+            case "http-request-timeout": c.httpRequestTimeout = try parseInt(value, key, 1...3600, fail)
             case "tcp-read-timeout": c.tcpReadTimeout = try parseInt(value, key, 1...3600, fail)
             case "http":
                 if value == "off" { c.http = nil } else {

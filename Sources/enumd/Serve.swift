@@ -159,6 +159,9 @@ struct Serve: AsyncParsableCommand {
             o.host = address.host
             o.port = address.port
             o.registerToken = c.registerToken
+            o.limits.requestsPerSecond = c.httpRate
+            o.limits.listPagesPerSecond = c.httpListRate
+            o.limits.requestHeadTimeout = .seconds(Int64(c.httpRequestTimeout))
             let writer = c.registerToken == nil ? nil : try makeRPCClient(c)
             let api = HTTPAPI(store: store, sync: sync, dns: server.statistics, writer: writer, options: o,
                               rrl: server.rrlStatistics)

@@ -242,3 +242,44 @@ func tcpClosedByPeer(_ fd: Int32) -> Bool {
         #expect(tcpReadMessage(after).map { $0[7] == 3 } == true)
     }
 }
+
+/// The HTTP front under one greedy client: /enum/list paging is held to its rate, oversized
+/// headers are refused, and a client that never finishes its request head is cut off.
+@Suite(.serialized) struct HTTPLimitTests {
+    @Test func listPagingIsRateLimitedPerClient() throws {
+        let s = try EnumdServer(["--http", "127.0.0.1:0"])
+        var codes: [Int] = []
+        for _ in 0..<30 { codes.append(try httpRequest(port: s.httpPort, path: "/enum/list?limit=1").status) }
+        // Bursts of 2 x 5 pages, then 429 (chain off: the list itself is a 503 before any sync).
+        let allowed = codes.filter { $0 != 429 }.count
+        #expect(allowed >= 10 && allowed <= 12, "\(codes)")
+        let limited = try httpRequest(port: s.httpPort, path: "/enum/list?limit=1")
+        #expect(limited.status == 429 && limited.headers["retry-after"] == "1")
+        // Other routes still answer: they have their own, larger budget.
+        #expect(try httpRequest(port: s.httpPort, path: "/health").status != 429)
+        sleep(1)
+        #expect(try httpRequest(port: s.httpPort, path: "/enum/list?limit=1").status != 429, "refilled after a second")
+    }
+
+    @Test func oversizedHeadersAndSlowRequestHeads() throws {
+        let conf = writeTemp("http-request-timeout = 1\n", suffix: ".conf")
+        let s = try EnumdServer(["--config", conf, "--http", "127.0.0.1:0"])
+        let big = try? httpRequest(port: s.httpPort, path: "/health", headers: ["X-Big": String(repeating: "a", count: 20_000)])
+        #expect(big == nil || big!.status >= 400, "a 20 KB header is refused: \(big?.status ?? 0)")
+
+        // Slowloris: a request head sent one byte every 300 ms is closed after ~1 s.
+        let fd = try tcpConnect(port: s.httpPort, source: "127.0.0.1")
+        defer { close(fd) }
+        let start = Date()
+        var closed = false
+        for b in Array("GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".utf8) {
+            if send(fd, [b], 1, Int32(MSG_NOSIGNAL)) < 0 { closed = true; break }
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&pfd, 1, 300) > 0 { closed = tcpClosedByPeer(fd); if closed { break } }
+        }
+        let took = Date().timeIntervalSince(start)
+        #expect(closed && took < 4, "closed after \(took) s")
+        // A normal request meanwhile is served.
+        #expect(try httpRequest(port: s.httpPort, path: "/health").status != 429)
+    }
+}

@@ -80,6 +80,9 @@ enum Expect: Equatable { case silence; case headerOnly(Int); case withQuestion(I
         ("authority count in a query", header(ns: 1) + apexQuestion, .headerOnly(1)),
         ("OPT in the answer section", header(an: 1) + apexQuestion + opt(), .headerOnly(1)),
         ("QDCOUNT 0 with OPT: NOERROR and OPT", header(qd: 0, ar: 1) + opt(), .noQuestion(0)),
+        // The query fuzzer's first finding (Fuzz/QueryFuzz.swift's "one question" invariant was
+        // wrong for this): no question, one OPT offering 2256 octets. A reply, with no question.
+        ("fuzz: QDCOUNT 0, OPT of size 2256", [0x12, 0x34, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0x29, 0x08, 0xD0, 0, 0, 0, 0, 0, 0], .noQuestion(0)),
         ("QDCOUNT 0 with a bad OPT", header(qd: 0, ar: 1) + opt().dropLast(1), .headerOnly(1)),
         ("QDCOUNT 0 with another record", header(qd: 0, ar: 1) + [0] + rr(type: 1), .headerOnly(1)),
         ("QDCOUNT 65535", header(qd: 0xFFFF) + apexQuestion, .headerOnly(1)),

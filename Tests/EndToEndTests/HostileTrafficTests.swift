@@ -243,6 +243,48 @@ func tcpClosedByPeer(_ fd: Int32) -> Bool {
     }
 }
 
+extension HostileTrafficTests {
+    /// A client that pipelines thousands of queries and reads nothing for a while gets every
+    /// answer, in order, once it reads: the back-pressure (no reading while 64 KiB of answers
+    /// wait) neither loses nor deadlocks anything. (That reading stops is not observable from
+    /// here: the kernel's loopback buffers take megabytes before the client's send would block.)
+    @Test func pipelinedQueriesFromALateReaderAreAllAnsweredInOrder() throws {
+        let s = try EnumdServer()
+        let fd = try tcpConnect(port: s.port, source: "127.0.0.1", timeoutSeconds: 10)
+        defer { close(fd) }
+        let n = 3000
+        var all: [UInt8] = []
+        for i in 0..<n {
+            var q = try DecodedPacket.query(name: Self.number, type: .naptr)
+            q[0] = UInt8(i >> 8); q[1] = UInt8(i & 0xFF)
+            all += lengthPrefixed(q)
+        }
+        let start = Date()
+        var sent = 0
+        var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        let deadline = Date().addingTimeInterval(2)
+        while sent < all.count && Date() < deadline {
+            guard poll(&pfd, 1, 100) > 0 else { continue }
+            let r = all[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+            if r > 0 { sent += r }
+        }
+        usleep(500_000)
+        // Now read, and send whatever is left as the server takes it.
+        var answers = 0
+        var next = 0
+        while answers < n {
+            if sent < all.count {
+                let r = all[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+                if r > 0 { sent += r }
+            }
+            guard let m = tcpReadMessage(fd) else { break }
+            #expect(Int(m[0]) << 8 | Int(m[1]) == next && m[7] == 3)
+            next += 1; answers += 1
+        }
+        #expect(answers == n && Date().timeIntervalSince(start) < 15)
+    }
+}
+
 /// The HTTP front under one greedy client: /enum/list paging is held to its rate, oversized
 /// headers are refused, and a client that never finishes its request head is cut off.
 @Suite(.serialized) struct HTTPLimitTests {

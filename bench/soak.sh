@@ -15,8 +15,8 @@
 # mutator updates a name, registers a new one and mines a block every 3 s. It reports:
 #   answer errors   queries lost + answers with an rcode other than NOERROR/NXDOMAIN (must be 0)
 #   SERVFAIL        (must be 0: a snapshot always exists)
-#   rss start/end   enumd's resident memory after a 10 s warm-up at the same mix, and at the
-#                   end (growth must be < 5%)
+#   rss start/end   enumd's resident memory, the median of 15 one-second samples at the start
+#                   (after a 30 s warm-up at the same mix) and at the end (growth must be < 5%)
 #   fds start/end   enumd's open file descriptors
 #   blocks, changes what the mutator did, and the height enumd served at the end
 # Exit status 0 when every check holds. Every process it starts is stopped on exit.
@@ -98,15 +98,20 @@ fi
 udp_rate=$((rate * 8 / 10)); tcp_rate=$((rate - udp_rate))
 # Warm-up at the soak's own mix, so that the start figures include what TCP and the first
 # snapshot swaps allocate once, and the growth measured is the growth over time.
-log "warming up for 10 s at the soak's mix"
-dnsperf -s 127.0.0.1 -p "$dport" -d "$out/soak-queries.txt" -l 10 -c 4 -Q "$udp_rate" >/dev/null 2>&1 &
+# The warm-up also lets the first round of name_show details (owner, txid: fetched for every
+# name at start) finish; that memory is data, not growth.
+log "warming up for 30 s at the soak's mix"
+dnsperf -s 127.0.0.1 -p "$dport" -d "$out/soak-queries.txt" -l 30 -c 4 -Q "$udp_rate" >/dev/null 2>&1 &
 w1=$!
-dnsperf -m tcp -s 127.0.0.1 -p "$dport" -d "$out/soak-queries.txt" -l 10 -c 4 -Q "$tcp_rate" >/dev/null 2>&1 &
+dnsperf -m tcp -s 127.0.0.1 -p "$dport" -d "$out/soak-queries.txt" -l 30 -c 4 -Q "$tcp_rate" >/dev/null 2>&1 &
 w2=$!
-control '{"op":"mine","n":1}' >/dev/null; sleep 3; control '{"op":"mine","n":1}' >/dev/null
+for _ in $(seq 10); do control '{"op":"mine","n":1}' >/dev/null; sleep 3; done
 wait $w1 $w2
-sleep 2
-rss0=$(rss); fds0=$(fds); height0=$(curl -s "http://127.0.0.1:$hport/health" | python3 -c "import json,sys;print(json.load(sys.stdin)['chain_height'])")
+# RSS is sampled every second: each sync briefly holds two snapshots, so one sample can land on
+# a peak. Start and end are the medians of the first and the last 15 samples of the soak.
+( while kill -0 "$epid" 2>/dev/null; do rss; sleep 1; done ) >"$out/soak-rss.txt" 2>/dev/null &
+pids+=($!)
+fds0=$(fds); height0=$(curl -s "http://127.0.0.1:$hport/health" | python3 -c "import json,sys;print(json.load(sys.stdin)['chain_height'])")
 
 # The chain changes every 3 s: one name updated, one registered, one block mined.
 python3 - "$ctl" "$duration" "$out/soak-bulk.json" >"$out/soak-mutator.txt" 2>&1 <<'PY' &
@@ -147,9 +152,12 @@ u=$!
 dnsperf -m tcp -s 127.0.0.1 -p "$dport" -d "$out/soak-queries.txt" -l "$duration" -c 4 -Q "$tcp_rate" >"$out/soak-tcp.txt" 2>&1 &
 t=$!
 wait $u $t
+median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+rss0=$(head -15 "$out/soak-rss.txt" | median)
+rss1=$(tail -15 "$out/soak-rss.txt" | median)
 wait $mpid
 sleep 3
-rss1=$(rss); fds1=$(fds)
+fds1=$(fds)
 height1=$(curl -s "http://127.0.0.1:$hport/health" | python3 -c "import json,sys;print(json.load(sys.stdin)['chain_height'])")
 
 ures=$(summary "$out/soak-udp.txt"); tres=$(summary "$out/soak-tcp.txt")

@@ -17,7 +17,8 @@ public struct DNSProtection: Sendable {
 /// Bounds on DNS over TCP (RFC 7766 section 6.2: servers "need to defend against" clients that
 /// hold connections or never finish a message). Each default is given beside it.
 public struct TCPLimits: Sendable {
-    /// Open connections in total; a new one past this is closed at once. Default 1024.
+    /// Open connections in total on one listening address; a new one past this is closed at
+    /// once. Default 1024.
     public var maxConnections: Int = 1024
     /// Open connections from one address. Default 32.
     public var maxPerClient: Int = 32
@@ -37,7 +38,8 @@ public struct TCPLimits: Sendable {
     }
 }
 
-/// Connection counts shared by every TCP listener. Taken once per connection, not per query.
+/// Connection counts of one TCP listener (one listening address). Taken once per connection, not
+/// per query.
 final class TCPConnectionCounter: Sendable {
     private let state = Mutex<(total: Int, perClient: [ClientAddressKey: Int])>((0, [:]))
     let limits: TCPLimits

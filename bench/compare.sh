@@ -58,6 +58,7 @@ done
 [ ${#missing[@]} -eq 0 ] || { echo "missing: ${missing[*]} (apt-get install -y ${missing[*]})" >&2; exit 1; }
 [ "$(nproc)" -ge 2 ] || log "warning: fewer than 2 CPUs: pinned runs share CPU 0"
 mkdir -p "$out"
+printf 'rrl-rate = 0\nhttp-rate = 0\nhttp-list-rate = 0\n' >"$out/cmp-enumd.conf"
 clk=$(getconf CLK_TCK)
 
 # ---------------------------------------------------------------- processes and cleanup
@@ -96,6 +97,9 @@ data() {  # $1 = size: zone, fixture, queries, answers and an apex-only zone for
   mv "$b.answers.tmp" "$b.answers"
 }
 apex_zone() { awk '/NAPTR/ { exit } { print }' "$1" >"$2"; }
+# One client drives each server, so the per-client limits are off for enumd as NSD's RRL is for
+# NSD (Knot has none by default): rate limiting is bench/rrl.sh's subject, not this one's.
+enumd_conf=$out/cmp-enumd.conf
 
 # ---------------------------------------------------------------- measuring helpers
 port_of() { case $1 in enumd) echo "$port_base";; nsd) echo $((port_base + 1));; knot) echo $((port_base + 2));; esac; }
@@ -160,7 +164,7 @@ start_server() {  # $1 server, $2 size: starts it pinned to CPU 0, prints its pi
   local b=$out/cmp-$size
   case $s in
     enumd)
-      taskset -c 0 "$enumd_bin" serve --zone "$b.apex.zone" --dns "127.0.0.1:$port" --http off --udp-threads 1 \
+      taskset -c 0 "$enumd_bin" serve --config "$enumd_conf" --zone "$b.apex.zone" --dns "127.0.0.1:$port" --http off --udp-threads 1 \
         --state-dir "$out/cmp-state-$size" --rpc-url "http://127.0.0.1:9/" --rpc-user bench --rpc-password bench \
         >"$out/cmp-enumd.log" 2>&1 &;;
     nsd)
@@ -294,7 +298,7 @@ control({"op": "mine", "n": 1})
 PY
   log "enumd: full sync of $size names"
   rm -f "$out/cmp-enumd-sync.log"   # before the start: the waits below read it
-  "$enumd_bin" serve --zone "$b.apex.zone" --dns "127.0.0.1:$(port_of enumd)" --http off --udp-threads 1 \
+  "$enumd_bin" serve --config "$enumd_conf" --zone "$b.apex.zone" --dns "127.0.0.1:$(port_of enumd)" --http off --udp-threads 1 \
     --state-dir "$out/cmp-state-$size" --rpc-url "http://127.0.0.1:$rpc/" --rpc-user bench --rpc-password bench \
     >>"$out/cmp-enumd-sync.log" 2>&1 &
   epid=$!; started+=("$epid")
@@ -320,7 +324,7 @@ with open(sys.argv[2], "w") as f:
     f.write("local i = 0\nrequest = function()\n  i = i % #numbers + 1\n"
             "  return wrk.format(\"GET\", \"/enum/lookup?number=%2B\" .. numbers[i])\nend\n")
 PY
-  "$enumd_bin" serve --zone "$b.apex.zone" --dns "127.0.0.1:$(port_of enumd)" --http "127.0.0.1:$hport" \
+  "$enumd_bin" serve --config "$enumd_conf" --zone "$b.apex.zone" --dns "127.0.0.1:$(port_of enumd)" --http "127.0.0.1:$hport" \
     --state-dir "$out/cmp-state-$size" --rpc-url "http://127.0.0.1:9/" --rpc-user bench --rpc-password bench \
     >"$out/cmp-enumd-http.log" 2>&1 &
   pid=$!; started+=("$pid")

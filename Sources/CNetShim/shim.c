@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <malloc.h>
 #include "CNetShim.h"
 
 _Static_assert(sizeof(struct enumd_mmsghdr) == sizeof(struct mmsghdr), "mmsghdr layout");
@@ -61,4 +62,12 @@ size_t enumd_reply_control(const struct msghdr *received, void *out, size_t capa
         }
     }
     return 0;
+}
+
+int enumd_malloc_trim(void) {
+#ifdef __GLIBC__
+    return malloc_trim(0);
+#else
+    return 0;
+#endif
 }

@@ -174,7 +174,7 @@ public final class ChainSync: Service, Sendable {
                 logger.error("cannot save the snapshot (still serving it): \(error)")
             }
         }
-        releaseFreedMemory()  // the pages of values read for this sync
+        store.releaseFreedMemory()  // the pages of the values read for this sync
     }
 
     /// Parses and compiles what a sync read, publishes it, and returns the compiled table.
@@ -205,9 +205,6 @@ public final class ChainSync: Service, Sendable {
         }
         if let old = previous?.chain { details?.forgetChanged(from: old, to: table) }
         status.withLock { s in s.servedHeight = table.height; s.stale = stale; s.numbers = table.count }
-        // The parse and the replaced snapshot leave freed memory behind; hand it back to the
-        // kernel so resident memory is what the new snapshot needs (glibc keeps it otherwise).
-        releaseFreedMemory()
     }
 
     /// Settles the serials of `built` against what was served (they change exactly with the
@@ -285,12 +282,6 @@ public final class ChainSync: Service, Sendable {
     }
 }
 
-/// glibc's `malloc_trim(0)`: returns free heap pages to the kernel.
-func releaseFreedMemory() { _ = glibcMallocTrim(0) }
-
-/// `int malloc_trim(size_t pad)` from <malloc.h>, which the Glibc module does not export.
-@_silgen_name("malloc_trim")
-private func glibcMallocTrim(_ pad: Int) -> Int32
 
 func now() -> Double {
     var ts = timespec()

@@ -15,6 +15,8 @@ public struct DNSServerConfiguration: Sendable {
     public var udpThreads: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     /// RFC 7766 section 6.2.3: close TCP connections idle this long. Default 10 s (Knot's value).
     public var tcpIdleTimeout: Duration = .seconds(10)
+    /// RRL, cookies and connection limits (RateLimiter.swift, Cookies.swift, TCPLimits.swift).
+    public var protection = DNSProtection()
 
     public init() {}
 }
@@ -25,6 +27,8 @@ public final class DNSServer: Sendable {
     let store: StateStore
     /// Query counts and latency, for the metrics endpoint.
     public let statistics = DNSStatistics()
+    /// Responses RRL dropped or truncated, for the metrics endpoint.
+    public var rrlStatistics: RRLStatistics { configuration.protection.rrlStatistics }
     let group: MultiThreadedEventLoopGroup
     private let running = Mutex<(udp: [UDPServer], tcp: [TCPServer])>(([], []))
 
@@ -42,12 +46,14 @@ public final class DNSServer: Sendable {
             for requested in configuration.listen {
                 var attempt = 0
                 while true {
-                    let udp = try UDPServer(address: requested, count: configuration.udpThreads)
+                    let udp = try UDPServer(address: requested, count: configuration.udpThreads,
+                                            protection: configuration.protection)
                     do {
                         let c = configuration.tcpIdleTimeout.components
                         let idle = TimeAmount.nanoseconds(c.seconds * 1_000_000_000 + c.attoseconds / 1_000_000_000)
                         let tcp = try await TCPServer(address: udp.address, group: group, store: store,
-                                                      statistics: statistics, idleTimeout: idle)
+                                                      statistics: statistics, idleTimeout: idle,
+                                                      protection: configuration.protection)
                         udp.start(store: store, statistics: statistics, logger: logger)
                         running.withLock { $0.udp.append(udp); $0.tcp.append(tcp) }
                         bound.append(udp.address)

@@ -13,6 +13,8 @@ enum HeaderFlag {
 public enum Rcode: UInt16, Sendable {
     case noError = 0, formErr = 1, servFail = 2, nxDomain = 3, notImp = 4, refused = 5
     case badVers = 16
+    /// RFC 7873 section 8: a server cookie is missing or wrong and the server wants one.
+    case badCookie = 23
 }
 
 /// What a query's first pass says to do, in the order miekg/dns and NSD check it: the header
@@ -23,6 +25,8 @@ enum QueryCheck {
     /// Reply with the header only (FORMERR, NOTIMP, REFUSED for NOTIFY); no question echoed.
     case headerOnly(Rcode)
     case query(ParsedQuery)
+    /// No question, only an OPT with a COOKIE option (RFC 7873 section 5.4).
+    case cookieOnly(ParsedQuery)
 }
 
 /// The parts of a well-formed query the responder needs. Offsets are into the query bytes.
@@ -42,6 +46,10 @@ struct ParsedQuery {
     var dnssecOK = false
     /// A TSIG record in the additional section (RFC 8945): answered on the slow path, signed.
     var hasTSIG = false
+    /// The COOKIE option's data (RFC 7873 section 4): offset into the query and length (8 for a
+    /// client cookie alone, 16 to 40 with a server cookie); length 0 when there is none.
+    var cookieOffset = 0
+    var cookieLength = 0
 }
 
 /// Reads and checks the header, question and additional section of `q`.
@@ -58,8 +66,21 @@ func checkQuery(_ q: UnsafeRawBufferPointer) -> QueryCheck {
     let opcode = (flags >> 11) & 0xF
     if opcode == 4 { return .headerOnly(.refused) }  // NOTIFY: we are nobody's secondary
     guard opcode == 0 else { return .headerOnly(.notImp) }
-    guard u16(4) == 1, u16(6) == 0, u16(8) == 0 else { return .headerOnly(.formErr) }
+    // RCODE set in a query: FORMERR, as NSD answers.
+    guard flags & 0x000F == 0, u16(6) == 0, u16(8) == 0 else { return .headerOnly(.formErr) }
+    let qdcount = u16(4)
     let arcount = Int(u16(10))
+    // No question but an OPT: NOERROR with our OPT, as NSD answers; with a COOKIE option this is
+    // RFC 7873 section 5.4's way of learning a server cookie. No question and no OPT: FORMERR.
+    if qdcount == 0 && arcount == 1 {
+        var parsed = ParsedQuery(id: u16(0), flags: flags, questionEnd: 12, qnameLength: 0, labelCount: 0,
+                                 qtype: 0, qclass: 0)
+        let additional = checkAdditional(q, from: 12, count: 1, &parsed)
+        guard case .query(let pq) = additional else { return additional }
+        guard pq.hasEDNS else { return .headerOnly(.formErr) }
+        return .cookieOnly(pq)
+    }
+    guard qdcount == 1 else { return .headerOnly(.formErr) }
 
     var p = 12
     var labels = 0
@@ -77,7 +98,20 @@ func checkQuery(_ q: UnsafeRawBufferPointer) -> QueryCheck {
     var parsed = ParsedQuery(id: u16(0), flags: flags, questionEnd: p + 4, qnameLength: qnameLength,
                              labelCount: labels, qtype: u16(p), qclass: u16(p + 2))
     p += 4
+    // Classes other than IN, CH and ANY are refused with the header alone, as NSD 4.6 does
+    // (CH, with no data for it here, is refused with the question in the responder).
+    if parsed.qclass != dnsClassIN && parsed.qclass != 3 && parsed.qclass != 255 { return .headerOnly(.refused) }
+    return checkAdditional(q, from: p, count: arcount, &parsed)
+}
 
+/// Walks the additional section: OPT (at most one, root owner, options tiling its RDATA; RFC 6891
+/// section 6.1) and TSIG are the records a query may carry, anything else is FORMERR as in NSD.
+/// Owner names may end in a compression pointer only to an earlier offset past the header, so
+/// nothing here can loop. Bytes after the last counted record are ignored, as NSD does.
+private func checkAdditional(_ q: UnsafeRawBufferPointer, from start: Int, count arcount: Int,
+                             _ parsed: inout ParsedQuery) -> QueryCheck {
+    @inline(__always) func u16(_ at: Int) -> UInt16 { UInt16(q[at]) << 8 | UInt16(q[at + 1]) }
+    var p = start
     for _ in 0..<arcount {
         // Owner name: labels, possibly ending in a compression pointer.
         let ownerStart = p
@@ -85,7 +119,12 @@ func checkQuery(_ q: UnsafeRawBufferPointer) -> QueryCheck {
             guard p < q.count else { return .headerOnly(.formErr) }
             let len = Int(q[p])
             if len == 0 { p += 1; break }
-            if len & 0xC0 == 0xC0 { p += 2; break }
+            if len & 0xC0 == 0xC0 {
+                guard p + 1 < q.count else { return .headerOnly(.formErr) }
+                let target = (len & 0x3F) << 8 | Int(q[p + 1])
+                guard target >= 12, target < ownerStart else { return .headerOnly(.formErr) }
+                p += 2; break
+            }
             guard len <= 63 else { return .headerOnly(.formErr) }
             p += 1 + len
         }
@@ -99,6 +138,24 @@ func checkQuery(_ q: UnsafeRawBufferPointer) -> QueryCheck {
             parsed.udpSize = u16(p + 2)
             parsed.ednsVersion = q[p + 5]
             parsed.dnssecOK = q[p + 6] & 0x80 != 0
+            var o = p + 10
+            let end = o + rdlen
+            while o < end {
+                guard o + 4 <= end else { return .headerOnly(.formErr) }
+                let code = u16(o), length = Int(u16(o + 2))
+                guard o + 4 + length <= end else { return .headerOnly(.formErr) }
+                if code == 10 {
+                    // RFC 7873 section 5.2.2: a malformed COOKIE option is FORMERR.
+                    guard parsed.cookieLength == 0, length == 8 || (16...40).contains(length) else {
+                        return .headerOnly(.formErr)
+                    }
+                    parsed.cookieOffset = o + 4
+                    parsed.cookieLength = length
+                }
+                o += 4 + length
+            }
+        } else if type != 250 {  // TSIG (RFC 8945) is for the transfer code to judge
+            return .headerOnly(.formErr)
         }
         if type == 250 { parsed.hasTSIG = true }
         p += 10 + rdlen

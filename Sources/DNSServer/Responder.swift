@@ -40,6 +40,16 @@ public final class Responder: Sendable {
     /// Writes the response to `query` into `out` and returns its length; 0 means send nothing.
     public func respond(to query: UnsafeRawBufferPointer, transport: Transport,
                         into out: UnsafeMutableRawBufferPointer) -> Int {
+        var info = ResponseInfo()
+        return respond(to: query, transport: transport, client: ClientAddress(), cookies: nil, into: out, info: &info)
+    }
+
+    /// As above, for a client at `client`: with `cookies`, DNS Cookies are checked and sent
+    /// (RFC 7873); `info` says what kind of response it was, for rate limiting (RateLimiter.swift).
+    public func respond(to query: UnsafeRawBufferPointer, transport: Transport, client: ClientAddress,
+                        cookies: ServerCookies?, into out: UnsafeMutableRawBufferPointer,
+                        info: inout ResponseInfo) -> Int {
+        info = ResponseInfo()
         switch checkQuery(query) {
         case .drop:
             return 0
@@ -53,12 +63,48 @@ public final class Responder: Sendable {
             return 12
         case .query(let pq):
             if pq.hasTSIG { return answerSigned(pq, query, transport, out) }  // TSIG.swift
-            return answer(pq, query, transport, out)
+            return answer(pq, query, transport, out, client, cookies, &info)
+        case .cookieOnly(let pq):
+            // NOERROR, no question, our OPT (with a server cookie if asked: RFC 7873 section 5.4).
+            guard out.count >= 12 + 11 + 28 else { return 0 }
+            if pq.ednsVersion > 0 {
+                var m = Message(id: pq.id, flags: HeaderFlag.qr | (pq.flags & HeaderFlag.rd), edns: true,
+                                dnssecOK: pq.dnssecOK, udpSize: UInt16(options.maxUDPPayload))
+                var w = MessageWriter(out: out, limit: out.count)
+                w.position = 12
+                let n = w.finish(&m, rcode: .badVers)
+                out[4] = 0; out[5] = 0
+                return n
+            }
+            var w = MessageWriter(out: out, limit: out.count)
+            w.position = 12
+            var m = Message(id: pq.id, flags: HeaderFlag.qr | (pq.flags & HeaderFlag.rd), edns: true,
+                            dnssecOK: pq.dnssecOK, udpSize: UInt16(options.maxUDPPayload))
+            if let cookies { setCookie(&m, pq, query, client, cookies, &info) }
+            let n = w.finish(&m, rcode: .noError)
+            out[4] = 0; out[5] = 0
+            return n
         }
     }
 
+    /// Checks the query's COOKIE option and puts a fresh server cookie in the response
+    /// (RFC 7873 section 5.2, RFC 9018). An invalid or stale server cookie is treated as a client
+    /// cookie alone (section 5.2.3-5.2.4): answered normally with a new server cookie, not
+    /// BADCOOKIE, as BIND and Knot do by default; only a valid one exempts the client from RRL.
+    @inline(__always)
+    private func setCookie(_ m: inout Message, _ pq: ParsedQuery, _ q: UnsafeRawBufferPointer,
+                           _ client: ClientAddress, _ cookies: ServerCookies, _ info: inout ResponseInfo) {
+        guard pq.cookieLength > 0, client.length > 0 else { return }
+        let option = UnsafeRawBufferPointer(rebasing: q[pq.cookieOffset..<(pq.cookieOffset + pq.cookieLength)])
+        let clientCookie = UnsafeRawBufferPointer(rebasing: option[0..<8])
+        info.hadClientCookie = true
+        info.cookieValid = cookies.isValid(option: option, client: client)
+        m.cookie = (clientCookie.loadUnaligned(as: UInt64.self), cookies.make(clientCookie: clientCookie, client: client))
+    }
+
     func answer(_ pq: ParsedQuery, _ q: UnsafeRawBufferPointer, _ transport: Transport,
-                        _ out: UnsafeMutableRawBufferPointer) -> Int {
+                        _ out: UnsafeMutableRawBufferPointer, _ client: ClientAddress, _ cookies: ServerCookies?,
+                        _ info: inout ResponseInfo) -> Int {
         let limit: Int
         switch transport {
         case .tcp: limit = min(out.count, Self.maxMessageSize)
@@ -72,6 +118,9 @@ public final class Responder: Sendable {
         w.questionEnd = w.position
         var m = Message(id: pq.id, flags: HeaderFlag.qr | (pq.flags & HeaderFlag.rd), edns: pq.hasEDNS,
                         dnssecOK: pq.dnssecOK, udpSize: UInt16(options.maxUDPPayload))
+        if pq.hasEDNS, let cookies { setCookie(&m, pq, q, client, cookies, &info) }
+        guard 12 + questionLength + m.optLength <= limit else { return 0 }
+        defer { info.kind = m.kind; info.nameOffset = m.kindNameOffset; info.qtype = pq.qtype; info.questionEnd = pq.questionEnd }
 
         if pq.hasEDNS && pq.ednsVersion > 0 { return w.finish(&m, rcode: .badVers) }
         if pq.qclass != dnsClassIN && pq.qclass != 255 { return w.finish(&m, rcode: .refused) }
@@ -132,6 +181,8 @@ public final class Responder: Sendable {
         switch result {
         case .answer(let node, let rrset), .wildcardAnswer(let node, let rrset):
             m.flags |= HeaderFlag.aa
+            if case .wildcardAnswer = result { m.kind = .wildcard; m.kindNameOffset = Int(apexPointer & 0x3FFF) }
+            else { m.kind = .answer; m.kindNameOffset = 12 }
             let e = zone.entry(node: node, rrset: rrset)
             guard w.fits(e.records, reserve: m.optLength) else { return w.finishTruncated(&m) }
             w.appendSpan(arena, e.records, ownerPointer: nil); m.answers = e.records.count
@@ -151,6 +202,7 @@ public final class Responder: Sendable {
         case .number(let i):
             // The chain's NAPTR set, rendered in the number table; the apex NS as for any answer.
             m.flags |= HeaderFlag.aa
+            m.kind = .answer; m.kindNameOffset = 12
             let numbers = zone.zone.numbers!
             let r = numbers.answerRange(i)
             let span = RenderedZone.Span(start: r.start, length: r.end - r.start, count: r.count)
@@ -164,6 +216,8 @@ public final class Responder: Sendable {
             return w.finish(&m, rcode: .noError)
         case .noData, .nameError:
             m.flags |= HeaderFlag.aa
+            if result == .noData { m.kind = .nodata; m.kindNameOffset = 12 }
+            else { m.kind = .nxdomain; m.kindNameOffset = Int(apexPointer & 0x3FFF) }
             guard w.fits(zone.negativeSOA, reserve: m.optLength) else { return w.finishTruncated(&m) }
             w.appendSpan(arena, zone.negativeSOA, ownerPointer: apexPointer)
             m.authority = 1
@@ -173,6 +227,7 @@ public final class Responder: Sendable {
             let e = zone.entry(node: node, rrset: zone.zone.nodes[node].rrsetIndex(.ns)!)
             let cutLength = zone.zone.nodes[node].owner.wire.count
             let cutPointer = UInt16(0xC000 | (12 + pq.qnameLength - cutLength))
+            m.kind = .referral; m.kindNameOffset = Int(cutPointer & 0x3FFF)
             let glueLength = zone.glue[Int(e.glueStart)..<Int(e.glueEnd)].reduce(0) { $0 + Int($1.span.length) }
             guard w.fits(e.records, reserve: m.optLength + glueLength) else { return w.finishTruncated(&m) }
             w.appendSpan(arena, e.records, ownerPointer: cutPointer); m.authority = e.records.count
@@ -194,8 +249,14 @@ struct Message {
     var additional: UInt16 = 0
     /// An RFC 8914 Extended DNS Error info code to attach to the OPT record.
     var extendedError: UInt16? = nil
+    /// The COOKIE option to send (RFC 7873 section 4): the client cookie as received and our
+    /// 16-octet server cookie, all in wire order.
+    var cookie: (client: UInt64, server: (UInt64, UInt64))? = nil
+    /// What kind of response this is, for RRL, and where its RRL name starts in the question.
+    var kind: ResponseKind = .error
+    var kindNameOffset = 0
 
-    var optLength: Int { edns ? 11 + (extendedError == nil ? 0 : 6) : 0 }
+    var optLength: Int { edns ? 11 + (extendedError == nil ? 0 : 6) + (cookie == nil ? 0 : 28) : 0 }
 }
 
 /// Appends to the output buffer without bounds surprises: every caller checks `fits` first.
@@ -272,10 +333,12 @@ struct MessageWriter {
             put16(m.udpSize)
             put16(UInt16(rcode.rawValue >> 4) << 8)
             put16(m.dnssecOK ? 0x8000 : 0)
-            if let ede = m.extendedError {
-                put16(6); put16(15); put16(2); put16(ede)
-            } else {
-                put16(0)
+            put16(UInt16(m.optLength - 11))
+            if let ede = m.extendedError { put16(15); put16(2); put16(ede) }
+            if let c = m.cookie {
+                put16(10); put16(24)
+                var words = (c.client, c.server.0, c.server.1)  // already in wire order
+                withUnsafeBytes(of: &words) { append($0) }
             }
             arcount += 1
         }

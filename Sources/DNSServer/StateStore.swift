@@ -1,3 +1,4 @@
+import CNetShim
 import ENUMCore
 import Synchronization
 
@@ -13,5 +14,19 @@ public final class StateStore: Sendable {
 
     public var responder: Responder? { current.withLock { $0 } }
 
-    public func publish(_ responder: Responder) { current.withLock { $0 = responder } }
+    public func publish(_ responder: Responder) {
+        current.withLock { $0 = responder }
+        releaseFreedMemory()
+    }
+
+    /// Gives memory freed by replaced snapshots back to the kernel (glibc's malloc_trim).
+    ///
+    /// Each sync builds a whole new snapshot on whichever thread its task runs on, and glibc
+    /// gives threads their own malloc arenas; freed snapshots leave arenas full of free pages that
+    /// are never returned. Measured with bench/soak.sh: RSS grew 19% in 10 minutes of syncs every
+    /// 3 s; with MALLOC_ARENA_MAX=2, or with this after each publish, it stays flat. Once per
+    /// published snapshot (the replaced one, and the previous build's garbage), never per query.
+    public func releaseFreedMemory() {
+        _ = enumd_malloc_trim()
+    }
 }

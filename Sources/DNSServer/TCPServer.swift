@@ -18,8 +18,17 @@ final class TCPQueryHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// From an AXFR/IXFR request until its last message is written (ZoneTransfer.swift): later
     /// queries wait their turn, and the idle timeout does not cut the transfer.
     var transferring = false
+    private let cookies: ServerCookies?
+    private var client = ClientAddress()
 
-    init(store: StateStore, statistics: DNSStatistics) { self.store = store; self.statistics = statistics }
+    init(store: StateStore, statistics: DNSStatistics, cookies: ServerCookies? = nil) {
+        self.store = store; self.statistics = statistics; self.cookies = cookies
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        client = clientAddress(context.channel.remoteAddress)
+        context.fireChannelActive()
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let received = monotonicMicroseconds()
@@ -53,7 +62,8 @@ final class TCPQueryHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         let n = query.withUnsafeReadableBytes { q in
             scratch.withUnsafeMutableBytes { out in
-                let n = responder.respond(to: q, transport: .tcp, into: out)
+                var info = ResponseInfo()
+                let n = responder.respond(to: q, transport: .tcp, client: client, cookies: cookies, into: out, info: &info)
                 counts.count(transport: .tcp, reply: UnsafeRawBufferPointer(out), length: n)
                 return n
             }
@@ -86,15 +96,19 @@ final class TCPServer: Sendable {
     let address: ListenAddress
 
     init(address: ListenAddress, group: EventLoopGroup, store: StateStore, statistics: DNSStatistics,
-         idleTimeout: TimeAmount) async throws {
+         idleTimeout: TimeAmount, protection: DNSProtection = DNSProtection()) async throws {
+        let counter = TCPConnectionCounter(limits: protection.tcp)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: protection.tcp.maxUnsentBytes / 2,
+                                                                     high: protection.tcp.maxUnsentBytes))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(TCPLimitHandler(counter: counter))
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
-                    try channel.pipeline.syncOperations.addHandler(TCPQueryHandler(store: store, statistics: statistics))
+                    try channel.pipeline.syncOperations.addHandler(TCPQueryHandler(store: store, statistics: statistics, cookies: protection.cookies))
                 }
             }
         let channel = try await bootstrap.bind(host: address.host, port: address.port).get()
@@ -104,5 +118,19 @@ final class TCPServer: Sendable {
 
     func stop() async {
         try? await channel.close()
+    }
+}
+
+/// The client's address for cookies, from NIO's socket address.
+func clientAddress(_ address: NIOCore.SocketAddress?) -> ClientAddress {
+    switch address {
+    case .v4(let a)?:
+        var sin = a.address
+        return withUnsafeBytes(of: &sin) { ClientAddress($0.baseAddress!) }
+    case .v6(let a)?:
+        var sin6 = a.address
+        return withUnsafeBytes(of: &sin6) { ClientAddress($0.baseAddress!) }
+    default:
+        return ClientAddress()
     }
 }

@@ -341,7 +341,8 @@ extension Responder {
         }
         switch TSIG.check(bytes, keys: options.tsigKeys, now: now) {
         case .unsigned:
-            return answer(pq, q, transport, out)
+            var info = ResponseInfo()
+            return answer(pq, q, transport, out, ClientAddress(), nil, &info)
         case .malformed:
             guard out.count >= 12 else { return 0 }
             var m = Array(bytes[0..<12])
@@ -357,7 +358,8 @@ extension Responder {
             let reserve = signer.key.name.wire.count + 10 + TSIGKey.algorithm.wire.count + 16 + HMACSHA256.length
             let window = min(out.count, limit) - reserve
             guard window >= 12 + pq.questionEnd else { return 0 }
-            let n = answer(pq, q, transport, UnsafeMutableRawBufferPointer(rebasing: out[0..<window]))
+            var info = ResponseInfo()
+            let n = answer(pq, q, transport, UnsafeMutableRawBufferPointer(rebasing: out[0..<window]), ClientAddress(), nil, &info)
             guard n > 0 else { return 0 }
             var m = Array(UnsafeRawBufferPointer(rebasing: out[0..<n]))
             signer.sign(&m, now: now)

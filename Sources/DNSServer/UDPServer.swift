@@ -32,6 +32,7 @@ final class UDPServer: Sendable {
     private let wildcard: Bool
     private let stopping = Atomic<Bool>(false)
     private let threads = Mutex<[pthread_t]>([])
+    private let protection: DNSProtection
 
     /// Receive timeout, so that workers notice `stop()` without a signal.
     static let pollInterval = timeval(tv_sec: 0, tv_usec: 200_000)
@@ -39,7 +40,7 @@ final class UDPServer: Sendable {
     static let maxQuery = 4096
 
     /// Binds `count` sockets on the same address; with port 0 the first one picks the port.
-    init(address requested: ListenAddress, count: Int) throws(ServerError) {
+    init(address requested: ListenAddress, count: Int, protection: DNSProtection = DNSProtection()) throws(ServerError) {
         var address = requested
         var fds: [Int32] = []
         for _ in 0..<max(1, count) {
@@ -80,6 +81,7 @@ final class UDPServer: Sendable {
         self.address = address
         self.fds = fds
         self.wildcard = requested.host == "0.0.0.0" || requested.host == "::"
+        self.protection = protection
 
     }
 
@@ -127,6 +129,10 @@ final class UDPServer: Sendable {
             sendMsgs[i].msg_hdr.msg_iov = sendIov + i
             sendMsgs[i].msg_hdr.msg_iovlen = 1
         }
+        // RRL state is this thread's own (RateLimiter.swift); nil when the rate is 0.
+        let rrl = protection.rrl.rate > 0 ? RateLimiter(protection.rrl) : nil
+        let cookies = protection.cookies
+        var rrlDropped = 0, rrlSlipped = 0
         while !stopping.load(ordering: .relaxed) {
             for i in 0..<n {
                 recvMsgs[i].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -150,7 +156,16 @@ final class UDPServer: Sendable {
                 if recvMsgs[i].msg_hdr.msg_flags & enumd_msg_trunc() != 0 { continue }
                 let q = UnsafeRawBufferPointer(start: inBuf.baseAddress! + i * Self.maxQuery, count: Int(recvMsgs[i].msg_len))
                 let o = UnsafeMutableRawBufferPointer(start: outBuf.baseAddress! + out * outSize, count: outSize)
-                let len = responder.respond(to: q, transport: .udp, into: o)
+                let client = ClientAddress(UnsafeRawPointer(names + i))
+                var info = ResponseInfo()
+                var len = responder.respond(to: q, transport: .udp, client: client, cookies: cookies, into: o, info: &info)
+                if len > 0, let rrl {
+                    switch rrl.decide(info: info, client: client, query: q, now: received / 1_000_000) {
+                    case .send: break
+                    case .drop: len = 0; rrlDropped += 1
+                    case .slip: len = RateLimiter.truncate(o, length: len, info: info); rrlSlipped += 1
+                    }
+                }
                 counts.count(transport: .udp, reply: UnsafeRawBufferPointer(o), length: len)
                 guard len > 0 else { continue }
                 sendIov[out] = iovec(iov_base: o.baseAddress, iov_len: len)
@@ -173,6 +188,8 @@ final class UDPServer: Sendable {
             }
             counts.observe(latencyMicroseconds: monotonicMicroseconds() - received, queries: Int(got))
             statistics.add(&counts)
+            protection.rrlStatistics.add(dropped: rrlDropped, slipped: rrlSlipped)
+            rrlDropped = 0; rrlSlipped = 0
         }
     }
 }

@@ -19,6 +19,8 @@ public struct HTTPAPIOptions: Sendable {
     /// When set, read on each register request instead of `registerToken`, so that a reload
     /// (SIGHUP) can change the token. Default: nil.
     public var registerTokenSource: (@Sendable () -> String?)? = nil
+    /// Per-client rates, header limits and timeouts (HTTPLimits.swift).
+    public var limits = HTTPLimits()
     public init() {}
 }
 
@@ -32,21 +34,25 @@ public struct HTTPAPI: Sendable {
     let store: StateStore
     let sync: ChainSync?
     let dns: DNSStatistics?
+    /// UDP responses dropped and truncated by response rate limiting.
+    let rrl: RRLStatistics?
     let options: HTTPAPIOptions
     let requests = HTTPStatistics()
     let register: RegisterRoute
     let lookups = LookupCache()
 
     /// - Parameter writer: the RPC connection POST /enum/register uses (nil: registration off).
-    public init(store: StateStore, sync: ChainSync?, dns: DNSStatistics?, writer: RPCClient? = nil, options: HTTPAPIOptions) {
-        self.store = store; self.sync = sync; self.dns = dns; self.options = options
+    public init(store: StateStore, sync: ChainSync?, dns: DNSStatistics?, writer: RPCClient? = nil, options: HTTPAPIOptions,
+                rrl: RRLStatistics? = nil) {
+        self.store = store; self.sync = sync; self.dns = dns; self.options = options; self.rrl = rrl
         self.register = RegisterRoute(token: options.registerTokenSource ?? { [t = options.registerToken] in t }, client: writer)
     }
 
     /// The routes, with CORS as flask-cors sent it and request metrics.
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func router() -> Router<EnumdRequestContext> {
+        let router = Router(context: EnumdRequestContext.self)
         router.add(middleware: RequestMetricsMiddleware(statistics: requests))
+        router.add(middleware: ClientRateLimitMiddleware(options.limits))
         router.add(middleware: AllowAnyOriginMiddleware())
         router.add(middleware: CORSMiddleware(
             allowOrigin: .originBased,
@@ -67,6 +73,12 @@ public struct HTTPAPI: Sendable {
     public func application(logger: Logger) -> some ApplicationProtocol {
         Application(
             router: router(),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [RequestHeadTimeoutHandler(timeout: options.limits.requestHeadTimeout)],
+                idleTimeout: options.limits.idleTimeout,
+                httpDecoderConfiguration: .init(maxHeaderFieldSize: options.limits.maxHeaderFieldSize,
+                                                maxHeaderListSize: options.limits.maxHeaderListSize,
+                                                maxHeaderFieldCount: options.limits.maxHeaderFieldCount))),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
             onServerRunning: { channel in
                 logger.info("HTTP listening on \(options.host.contains(":") ? "[\(options.host)]" : options.host):\(channel.localAddress?.port ?? options.port)")
@@ -91,7 +103,8 @@ public struct HTTPAPI: Sendable {
             "stale": snapshot?.stale ?? true,
         ]
         body["chain_height"] = snapshot?.chainHeight ?? NSNull()
-        if let last = status?.lastSuccess { body["last_sync_age_seconds"] = Int(Date().timeIntervalSince1970 - last) }
+        // A wall clock set back is not a negative age.
+        if let last = status?.lastSuccess { body["last_sync_age_seconds"] = max(0, Int(Date().timeIntervalSince1970 - last)) }
         else { body["last_sync_age_seconds"] = NSNull() }
         return json(healthy ? .ok : .serviceUnavailable, body)
     }

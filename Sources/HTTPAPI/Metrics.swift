@@ -26,6 +26,11 @@ extension HTTPAPI {
             w.sample("enum_dns_answer_duration_seconds_sum", [:], c.latencySumSeconds)
             w.sample("enum_dns_answer_duration_seconds_count", [:], Double(c.latencyCount))
         }
+        if let rrl {
+            w.family("enum_dns_rrl_responses_total", "counter", "UDP responses rate-limited by RRL: dropped, or sent truncated (slipped).")
+            w.sample("enum_dns_rrl_responses_total", ["action": "dropped"], Double(rrl.dropped))
+            w.sample("enum_dns_rrl_responses_total", ["action": "slipped"], Double(rrl.slipped))
+        }
         let t = requests.totals.withLock { $0 }
         w.family("enum_http_requests_total", "counter", "HTTP requests by route and status.")
         for (k, v) in t.requests.sorted(by: { ($0.key.route, $0.key.status) < ($1.key.route, $1.key.status) }) {

@@ -22,6 +22,33 @@ public struct Configuration: Sendable {
     public var minimalResponses: Bool = false
     /// `log-level`: trace, debug, info, notice, warning, error or critical. Default `info`.
     public var logLevel: String = "info"
+    /// `rrl-rate`: UDP responses per second per client prefix (/24, /56), kind and name before
+    /// response rate limiting starts (NSD's and Knot's RRL); 0 turns it off. Never applies to TCP
+    /// nor to clients with a valid DNS cookie. Default 200 (NSD's rrl-ratelimit).
+    public var rrlRate: Int = 200
+    /// `rrl-slip`: every Nth rate-limited response is sent truncated (TC) so real clients retry
+    /// over TCP; the others are dropped. 0 drops all, 1 truncates all. Default 2 (NSD, Knot).
+    public var rrlSlip: Int = 2
+    /// `cookies`: DNS Cookies (RFC 7873) with RFC 9018 server cookies, secret from getrandom,
+    /// rotating hourly. Default `on`.
+    public var cookies: Bool = true
+    /// `tcp-max-connections`: open DNS TCP connections in total; more are closed at once.
+    /// Default 1024.
+    public var tcpMaxConnections: Int = 1024
+    /// `tcp-max-per-client`: open DNS TCP connections from one address. Default 32.
+    public var tcpMaxPerClient: Int = 32
+    /// `http-rate`: HTTP requests per second per client address (bursts of twice that); past it,
+    /// 429 with Retry-After. 0 turns it off. Default 50.
+    public var httpRate: Int = 50
+    /// `http-list-rate`: /enum/list pages per second per client, so paging cannot scan the
+    /// registry faster (5 pages of up to 1,000 numbers). 0 turns it off. Default 5.
+    public var httpListRate: Int = 5
+    /// `http-request-timeout`: seconds a client has to send a whole request head, after it
+    /// connects or after its previous request (slowloris). Default 10.
+    public var httpRequestTimeout: Int = 10
+    /// `tcp-read-timeout`: seconds a TCP client has to finish a message it has started
+    /// (RFC 7766 section 6.2.3; Knot's tcp-io-timeout). Default 2.
+    public var tcpReadTimeout: Int = 2
 
     /// `rpc-url`: emercoind's JSON-RPC endpoint. Default `http://127.0.0.1:6662/`, or the
     /// `rpcport` of emercoin.conf.
@@ -108,6 +135,15 @@ public struct Configuration: Sendable {
             case "udp-threads": c.udpThreads = try parseInt(value, key, 1...256, fail)
             case "tcp-idle-timeout": c.tcpIdleTimeout = try parseInt(value, key, 1...3600, fail)
             case "max-udp-payload": c.maxUDPPayload = try parseInt(value, key, 512...4096, fail)
+            case "rrl-rate": c.rrlRate = try parseInt(value, key, 0...1_000_000, fail)
+            case "rrl-slip": c.rrlSlip = try parseInt(value, key, 0...100, fail)
+            case "cookies": c.cookies = try parseBool(value, key, fail)
+            case "tcp-max-connections": c.tcpMaxConnections = try parseInt(value, key, 1...1_000_000, fail)
+            case "tcp-max-per-client": c.tcpMaxPerClient = try parseInt(value, key, 1...1_000_000, fail)
+            case "http-rate": c.httpRate = try parseInt(value, key, 0...1_000_000, fail)
+            case "http-list-rate": c.httpListRate = try parseInt(value, key, 0...1_000_000, fail)
+            case "http-request-timeout": c.httpRequestTimeout = try parseInt(value, key, 1...3600, fail)
+            case "tcp-read-timeout": c.tcpReadTimeout = try parseInt(value, key, 1...3600, fail)
             case "http":
                 if value == "off" { c.http = nil } else {
                     do { c.http = try ListenAddress(parsing: value) } catch { throw fail(error.description) }
@@ -167,6 +203,11 @@ public struct Configuration: Sendable {
         s.listen = dns
         s.udpThreads = udpThreads
         s.tcpIdleTimeout = .seconds(tcpIdleTimeout)
+        s.protection.rrl.rate = rrlRate
+        s.protection.rrl.slip = rrlSlip
+        if !cookies { s.protection.cookies = nil }
+        s.protection.tcp = TCPLimits(maxConnections: tcpMaxConnections, maxPerClient: tcpMaxPerClient,
+                                     readTimeout: .seconds(Int64(tcpReadTimeout)))
         return s
     }
 

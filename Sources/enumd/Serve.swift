@@ -39,6 +39,12 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Leave the apex NS set out of positive answers.")
     var minimalResponses = false
 
+    @Option(help: "UDP responses per second per client prefix, kind and name before RRL limits them; 0 turns RRL off (default 200).")
+    var rrlRate: Int?
+
+    @Option(help: "Every Nth rate-limited response is sent truncated, the rest dropped; 0 drops all (default 2).")
+    var rrlSlip: Int?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
@@ -93,6 +99,8 @@ struct Serve: AsyncParsableCommand {
         if let tcpIdleTimeout { c.tcpIdleTimeout = try inRange(tcpIdleTimeout, 1...3600, "--tcp-idle-timeout") }
         if let maxUdpPayload { c.maxUDPPayload = try inRange(maxUdpPayload, 512...4096, "--max-udp-payload") }
         if minimalResponses { c.minimalResponses = true }
+        if let rrlRate { c.rrlRate = try inRange(rrlRate, 0...1_000_000, "--rrl-rate") }
+        if let rrlSlip { c.rrlSlip = try inRange(rrlSlip, 0...100, "--rrl-slip") }
         if let http {
             if http == "off" { c.http = nil } else {
                 do { c.http = try ListenAddress(parsing: http) } catch { throw fail("--http: \(error)", code: 2) }
@@ -189,8 +197,12 @@ struct Serve: AsyncParsableCommand {
             o.port = address.port
             o.registerToken = c.registerToken
             o.registerTokenSource = { reloader.settings.registerToken }
+            o.limits.requestsPerSecond = c.httpRate
+            o.limits.listPagesPerSecond = c.httpListRate
+            o.limits.requestHeadTimeout = .seconds(Int64(c.httpRequestTimeout))
             let writer = c.registerToken == nil ? nil : try makeRPCClient(c)
-            let api = HTTPAPI(store: store, sync: sync, dns: server.statistics, writer: writer, options: o)
+            let api = HTTPAPI(store: store, sync: sync, dns: server.statistics, writer: writer, options: o,
+                              rrl: server.rrlStatistics)
             services.append(.init(service: api.application(logger: Logger(label: "HTTPAPI"))))
         }
         let group = ServiceGroup(

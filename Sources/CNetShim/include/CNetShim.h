@@ -24,4 +24,8 @@ size_t enumd_reply_control(const struct msghdr *received, void *out, size_t capa
 /// Room for one packet-info control message of either family.
 size_t enumd_control_space(void);
 
+/// malloc_trim(0) (glibc; <malloc.h> is not in Swift's Glibc module): gives the pages of freed
+/// memory in every malloc arena back to the kernel. Returns 1 if memory was released.
+int enumd_malloc_trim(void);
+
 #endif

@@ -173,8 +173,14 @@ public enum StateFile {
             throw .io(path: p, call: "open", reason: String(cString: strerror(errno)))
         }
         defer { fclose(fp) }
+        // fstat, not fseek/ftell: on a directory (fopen opens one for reading) ftell says
+        // LONG_MAX, which would be the size of the buffer.
+        var st = stat()
+        guard fstat(fileno(fp), &st) == 0 else { throw .io(path: p, call: "fstat", reason: String(cString: strerror(errno))) }
+        guard st.st_mode & S_IFMT == S_IFREG else { throw .corrupt("\(p): not a regular file") }
+        let size = Int(st.st_size)
         var data: [UInt8] = []
-        if fseek(fp, 0, SEEK_END) == 0, case let size = ftell(fp), size > 0, fseek(fp, 0, SEEK_SET) == 0 {
+        if size > 0 {
             data = [UInt8](unsafeUninitializedCapacity: size) { buf, n in n = fread(buf.baseAddress, 1, size, fp) }
         }
         do { return try decode(data) } catch {

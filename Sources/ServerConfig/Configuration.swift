@@ -98,6 +98,8 @@ public struct Configuration: Sendable {
         "emercoin-conf", "poll-interval", "state-dir", "default-ttl", "udp-threads",
         "tcp-idle-timeout", "max-udp-payload", "minimal-responses", "log-level", "register-token",
         "allow-transfer", "notify", "tsig-key",
+        "rrl-rate", "rrl-slip", "cookies", "tcp-max-connections", "tcp-max-per-client", "tcp-read-timeout",
+        "http-rate", "http-list-rate", "http-request-timeout",
     ]
 
     /// Reads a config file: one `key = value` a line, `#` starts a comment, repeatable keys

@@ -157,6 +157,15 @@ final class Reloader: Sendable {
         if c.pollInterval != s.pollInterval { keys.append("poll-interval") }
         if c.stateDirectory != s.stateDirectory { keys.append("state-dir") }
         if c.defaultTTL != s.defaultTTL { keys.append("default-ttl") }
+        if c.rrlRate != s.rrlRate { keys.append("rrl-rate") }
+        if c.rrlSlip != s.rrlSlip { keys.append("rrl-slip") }
+        if c.cookies != s.cookies { keys.append("cookies") }
+        if c.tcpMaxConnections != s.tcpMaxConnections { keys.append("tcp-max-connections") }
+        if c.tcpMaxPerClient != s.tcpMaxPerClient { keys.append("tcp-max-per-client") }
+        if c.tcpReadTimeout != s.tcpReadTimeout { keys.append("tcp-read-timeout") }
+        if c.httpRate != s.httpRate { keys.append("http-rate") }
+        if c.httpListRate != s.httpListRate { keys.append("http-list-rate") }
+        if c.httpRequestTimeout != s.httpRequestTimeout { keys.append("http-request-timeout") }
         // Registration needs the node connection made at start-up.
         if s.registerToken == nil && c.registerToken != nil { keys.append("register-token (registration was off at start)") }
         return keys

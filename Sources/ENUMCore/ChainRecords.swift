@@ -115,18 +115,3 @@ public struct ChainRecords: Sendable {
             .trimmingTrailingSpaces()
     }
 }
-
-extension ChainRecords {
-    /// The records of `number`, by binary search.
-    public func records(for number: E164Number) -> NumberRecords? {
-        var lo = 0, hi = numbers.count
-        let key = Array(number.digits.utf8)
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            let d = Array(numbers[mid].number.digits.utf8)
-            if d == key { return numbers[mid] }
-            if d.lexicographicallyPrecedes(key) { lo = mid + 1 } else { hi = mid }
-        }
-        return nil
-    }
-}

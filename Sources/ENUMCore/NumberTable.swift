@@ -25,19 +25,13 @@ public final class NumberTable: Sendable {
     public let answerCounts: [UInt8]
     public let meta: [UInt8]
     public let metaOffsets: [UInt32]
-    /// Skipped names and values by reason (not kept across restarts).
-    public let skipped: [String: Int]
-    /// Details for the debug log: NVS name and what was wrong with it (first 100 only).
-    public let problems: [(name: String, problem: String)]
 
     public var count: Int { answerCounts.count }
 
     public init(height: Int, keys: NameTable, answers: [UInt8], answerOffsets: [UInt32], answerCounts: [UInt8],
-                meta: [UInt8], metaOffsets: [UInt32], skipped: [String: Int] = [:],
-                problems: [(name: String, problem: String)] = []) {
+                meta: [UInt8], metaOffsets: [UInt32]) {
         self.height = height; self.keys = keys; self.answers = answers; self.answerOffsets = answerOffsets
         self.answerCounts = answerCounts; self.meta = meta; self.metaOffsets = metaOffsets
-        self.skipped = skipped; self.problems = problems
     }
 
     /// Compiles `chain`. Every number is kept, also one whose name a zone file serves: the zone
@@ -86,7 +80,7 @@ public final class NumberTable: Sendable {
         }
         return NumberTable(height: chain.height, keys: NameTable(arena: keyArena, offsets: keyOffsets),
                            answers: answers, answerOffsets: answerOffsets, answerCounts: answerCounts,
-                           meta: meta, metaOffsets: metaOffsets, skipped: chain.skipped, problems: chain.problems)
+                           meta: meta, metaOffsets: metaOffsets)
     }
 
     /// The rendered answer of number `i`: `count` records at `answers[start..<end]`.

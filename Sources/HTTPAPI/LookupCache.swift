@@ -37,6 +37,4 @@ final class LookupCache: Sendable {
             e[digits] = Entry(snapshot: snapshot.generation, expires: now + maxAge, body: body)
         }
     }
-
-    var count: Int { entries.withLock { $0.count } }
 }

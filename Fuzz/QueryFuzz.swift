@@ -8,7 +8,8 @@
 //   of its EDNS size and our maximum, RFC 6891 section 6.2.5), and never bigger than the query
 //   times a bounded factor for non-answers (no amplification of garbage);
 // - anything longer than a header decodes with libldns, with the question echoed;
-// - an RRL slip (TC, question only) is never bigger than the query;
+// - an RRL slip (TC, question only) is never bigger than the query; a BADCOOKIE slip decodes
+//   and is at most 22 octets bigger;
 // - an input shorter than a header, or with QR set, gets no reply (RFC 1035 section 4.1.1;
 //   a reply to garbage is an amplifier).
 @testable import DNSServer
@@ -70,9 +71,16 @@ public func fuzzQuery(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 fatalError("reply does not decode: \(error)")
             }
         }
-        // What an RRL slip would send instead: never bigger than the query (no amplification).
-        let slipped = RateLimiter.truncate(fuzzOut, length: n, info: info)
-        check(slipped >= 12 && slipped <= max(12, size), "a slipped reply is no bigger than the query")
+        // What an RRL slip would send instead: TC and the question, never bigger than the query;
+        // or, to a client that sent a cookie, BADCOOKIE with the question and our OPT, at most
+        // 22 octets more than the query (its OPT held a client cookie: 23 octets at least; ours
+        // is 39, 45 with an extended error).
+        let badCookie = info.hadClientCookie && info.cookieOPTLength > 0
+        let slipped = RateLimiter.slip(fuzzOut, length: n, info: info)
+        check(slipped >= 12 && slipped <= max(12, size + (badCookie ? 22 : 0)), "a slipped reply amplifies nothing")
+        if badCookie && slipped > 12 {
+            check((try? DecodedPacket(Array(UnsafeRawBufferPointer(rebasing: fuzzOut[0..<slipped])))) != nil, "a BADCOOKIE slip decodes")
+        }
     }
     return 0
 }

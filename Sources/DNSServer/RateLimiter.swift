@@ -5,8 +5,9 @@ import Synchronization
 public enum ResponseKind: UInt8, Sendable {
     /// A positive answer; keyed by the query name and type.
     case answer = 1
-    /// A positive answer synthesised from a wildcard; keyed by the zone, so random names under
-    /// one wildcard range share a bucket (NSD keys by the wildcard's parent).
+    /// A positive answer synthesised from a wildcard; keyed by the wildcard's parent (its
+    /// closest encloser), so random names under one `*` share a bucket and two wildcards of one
+    /// zone do not (NSD's rrl.c keys by `query->wildcard_domain`).
     case wildcard
     /// NOERROR with no data; keyed by the query name.
     case nodata
@@ -30,6 +31,9 @@ public struct ResponseInfo: Sendable {
     public var hadClientCookie = false
     /// The query carried a valid server cookie from us: the client has proved its address.
     public var cookieValid = false
+    /// Length of the OPT record that ends the response when it carries our COOKIE option; 0 when
+    /// it carries none. A slip moves that record behind the question for BADCOOKIE.
+    public var cookieOPTLength = 0
     public init() {}
 }
 
@@ -155,9 +159,35 @@ public final class RateLimiter {
         }
     }
 
-    /// Rewrites the response in `out` (of `length` octets) as the truncated reply that a slip
-    /// sends: the header with TC and the question, no records (NSD's and Knot's slip). No bigger
-    /// than the query, so it amplifies nothing. Returns the new length.
+    /// Rewrites the response in `out` (of `length` octets) as what a slip sends, and returns its
+    /// length. A client that sent a DNS cookie but no valid server cookie gets BADCOOKIE with a
+    /// fresh server cookie (RFC 7873 section 5.2.3 lets server policy "including rate limiting"
+    /// choose BADCOOKIE; BIND does so on a slip): it retries over UDP with that cookie and is then
+    /// exempt from RRL, with no TCP round trips. Any other client gets the truncated reply.
+    public static func slip(_ out: UnsafeMutableRawBufferPointer, length: Int, info: ResponseInfo) -> Int {
+        let opt = info.cookieOPTLength
+        guard info.hadClientCookie, opt >= 11, length >= 12, info.questionEnd >= 12,
+              info.questionEnd + opt <= length, out[4] == 0, out[5] == 1 else {
+            return truncate(out, length: length, info: info)
+        }
+        let end = info.questionEnd
+        // The OPT record (with the COOKIE option) is the response's last record: move it behind
+        // the question, the only record left.
+        if length - opt != end {
+            (out.baseAddress! + end).copyMemory(from: out.baseAddress! + length - opt, byteCount: opt)
+        }
+        // BADCOOKIE is 23: the header holds its low 4 bits, the OPT TTL's first octet the rest
+        // (RFC 6891 section 6.1.3). AA is cleared: this answers nothing.
+        out[2] &= ~0x04
+        out[3] = (out[3] & 0xF0) | UInt8(Rcode.badCookie.rawValue & 0x0F)
+        out[end + 5] = UInt8(Rcode.badCookie.rawValue >> 4)
+        for i in 6..<10 { out[i] = 0 }
+        out[10] = 0; out[11] = 1
+        return end + opt
+    }
+
+    /// The truncated reply of a slip: the header with TC and the question, no records (NSD's and
+    /// Knot's slip). No bigger than the query, so it amplifies nothing. Returns the new length.
     public static func truncate(_ out: UnsafeMutableRawBufferPointer, length: Int, info: ResponseInfo) -> Int {
         guard length >= 12 else { return length }
         let hasQuestion = out[4] != 0 || out[5] != 0

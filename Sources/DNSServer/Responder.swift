@@ -120,7 +120,10 @@ public final class Responder: Sendable {
                         dnssecOK: pq.dnssecOK, udpSize: UInt16(options.maxUDPPayload))
         if pq.hasEDNS, let cookies { setCookie(&m, pq, q, client, cookies, &info) }
         guard 12 + questionLength + m.optLength <= limit else { return 0 }
-        defer { info.kind = m.kind; info.nameOffset = m.kindNameOffset; info.qtype = pq.qtype; info.questionEnd = pq.questionEnd }
+        defer {
+            info.kind = m.kind; info.nameOffset = m.kindNameOffset; info.qtype = pq.qtype; info.questionEnd = pq.questionEnd
+            info.cookieOPTLength = m.cookie == nil ? 0 : m.optLength
+        }
 
         if pq.hasEDNS && pq.ednsVersion > 0 { return w.finish(&m, rcode: .badVers) }
         if pq.qclass != dnsClassIN && pq.qclass != 255 { return w.finish(&m, rcode: .refused) }
@@ -181,8 +184,13 @@ public final class Responder: Sendable {
         switch result {
         case .answer(let node, let rrset), .wildcardAnswer(let node, let rrset):
             m.flags |= HeaderFlag.aa
-            if case .wildcardAnswer = result { m.kind = .wildcard; m.kindNameOffset = Int(apexPointer & 0x3FFF) }
-            else { m.kind = .answer; m.kindNameOffset = 12 }
+            if case .wildcardAnswer = result {
+                // Keyed by the wildcard's parent, the closest encloser (RFC 4592): a suffix of the
+                // query name, so it is in the packet. NSD keys by the wildcard's own domain, which
+                // is the same bucket per wildcard; random names under one `*` share it.
+                m.kind = .wildcard
+                m.kindNameOffset = 12 + pq.qnameLength - (zone.zone.nodes[node].owner.wire.count - 2)
+            } else { m.kind = .answer; m.kindNameOffset = 12 }
             let e = zone.entry(node: node, rrset: rrset)
             guard w.fits(e.records, reserve: m.optLength) else { return w.finishTruncated(&m) }
             w.appendSpan(arena, e.records, ownerPointer: nil); m.answers = e.records.count

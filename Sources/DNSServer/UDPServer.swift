@@ -163,7 +163,7 @@ final class UDPServer: Sendable {
                     switch rrl.decide(info: info, client: client, query: q, now: received / 1_000_000) {
                     case .send: break
                     case .drop: len = 0; rrlDropped += 1
-                    case .slip: len = RateLimiter.truncate(o, length: len, info: info); rrlSlipped += 1
+                    case .slip: len = RateLimiter.slip(o, length: len, info: info); rrlSlipped += 1
                     }
                 }
                 counts.count(transport: .udp, reply: UnsafeRawBufferPointer(o), length: len)

@@ -102,6 +102,39 @@ func bytes(_ hex: String) -> [UInt8] {
         #expect(try DecodedPacket(bad.out).rcode == 0 && cookieOption(bad.out) != nil)
     }
 
+    /// A rate-limited client that sent a cookie gets BADCOOKIE with a fresh server cookie on a
+    /// slip (RFC 7873 section 5.2.3), and that cookie then validates, so its retry is exempt.
+    /// Without a cookie, the slip is the truncated reply.
+    @Test func slipGivesBADCOOKIEToAClientWithACookie() throws {
+        let r = try demoResponder()
+        let cookies = ServerCookies(k0: 1, k1: 2, clock: { 1_800_000_000 })
+        for sent in [Self.clientCookie, Self.clientCookie + [UInt8](repeating: 9, count: 16)] {
+            var (out, info) = ask(r, cookies, cookie: sent)
+            #expect(info.hadClientCookie && !info.cookieValid && info.cookieOPTLength == 11 + 28)
+            let length = out.count
+            let n = out.withUnsafeMutableBytes { RateLimiter.slip($0, length: length, info: info) }
+            out = Array(out[0..<n])
+            let p = try DecodedPacket(out)
+            #expect(out[3] & 0x0F == 23 & 0x0F && !p.tc && !p.aa, "low bits of BADCOOKIE, no TC, no AA")
+            #expect(p.question.count == 1 && p.answer.isEmpty && p.authority.isEmpty)
+            #expect(out[10] == 0 && out[11] == 1, "only the OPT record")
+            #expect(out[12 + apexQuestion.count + 5] == 23 >> 4, "extended RCODE in the OPT TTL")
+            let option = try #require(cookieOption(out))
+            #expect(Array(option[0..<8]) == Self.clientCookie)
+            #expect(ask(r, cookies, cookie: option).info.cookieValid, "the retry carries a valid cookie")
+        }
+        // EDNS without a cookie: TC, header and question.
+        let q = header(ar: 1) + apexQuestion + opt(options: [])
+        var out = [UInt8](repeating: 0, count: 65535)
+        var info = ResponseInfo()
+        let n = q.withUnsafeBytes { qb in
+            out.withUnsafeMutableBytes { r.respond(to: qb, transport: .udp, client: Self.client, cookies: cookies, into: $0, info: &info) }
+        }
+        let m = out.withUnsafeMutableBytes { RateLimiter.slip($0, length: n, info: info) }
+        let p = try DecodedPacket(Array(out[0..<m]))
+        #expect(p.tc && p.rcode == 0 && m == 12 + apexQuestion.count)
+    }
+
     @Test func malformedCookieIsFormErr() throws {
         let r = try demoResponder()
         let cookies = ServerCookies(k0: 1, k1: 2, clock: { 1_800_000_000 })
@@ -228,8 +261,13 @@ func bytes(_ hex: String) -> [UInt8] {
             var info = ResponseInfo()
             _ = q.withUnsafeBytes { qb in out.withUnsafeMutableBytes { r.respond(to: qb, transport: .udp, client: Self.a, cookies: nil, into: $0, info: &info) } }
             #expect(info.kind == kind, "\(name) \(type)")
-            if kind == .nxdomain || kind == .wildcard {
+            if kind == .nxdomain {
                 #expect(Array(q[info.nameOffset...].prefix(5)) == [4] + Array("e164".utf8), "keyed by the zone")
+            }
+            if kind == .wildcard {
+                // The wildcard *.5.4.3.2.1.0.3.9.4.e164.arpa: keyed by its parent, not by the zone.
+                let parent = try DomainName(parsing: "5.4.3.2.1.0.3.9.4.e164.arpa.").wire
+                #expect(Array(q[info.nameOffset...].prefix(parent.count)) == parent, "keyed by the wildcard's parent")
             }
         }
     }

@@ -54,6 +54,19 @@ final class UDPLoader {
         return (answers, truncated, other)
     }
 
+    /// Sends `count` copies of `query` and reads no reply.
+    func send(port: Int, _ query: [UInt8], count: Int) {
+        var to = sockaddr_in()
+        to.sin_family = sa_family_t(AF_INET)
+        to.sin_port = UInt16(port).bigEndian
+        to.sin_addr.s_addr = inet_addr("127.0.0.1")
+        for _ in 0..<count {
+            _ = withUnsafePointer(to: &to) { p in
+                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, query, query.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        }
+    }
+
     /// One query, one reply (nil on timeout).
     func exchange(port: Int, _ query: [UInt8]) -> [UInt8]? {
         var to = sockaddr_in()
@@ -173,6 +186,27 @@ func tcpClosedByPeer(_ fd: Int32) -> Bool {
         let rdlen = Int(q[rdlenAt]) << 8 | Int(q[rdlenAt + 1]) + 4 + cookie.count
         q[rdlenAt] = UInt8(rdlen >> 8); q[rdlenAt + 1] = UInt8(rdlen & 0xFF)
         return q + [0, 10, 0, UInt8(cookie.count)] + cookie
+    }
+
+    /// Limited clients that sent a client cookie slip to BADCOOKIE with a server cookie, not TC
+    /// (RFC 7873 section 5.2.3); dig, limited, retries with that cookie and gets its answer over
+    /// UDP, the cookie exempting it.
+    @Test func rrlSlipsBADCOOKIEToClientsWithACookie() throws {
+        let s = try EnumdServer(["--rrl-rate", "1", "--rrl-slip", "1"])
+        let q = try DecodedPacket.query(name: Self.number, type: .naptr, edns: .init(udpSize: 1232, version: 0, dnssecOK: false))
+        let r = try UDPLoader(source: "127.0.4.1").flood(port: s.port, addCookie(q, [1, 2, 3, 4, 5, 6, 7, 8]), count: 200)
+        #expect(r.truncated == 0 && r.answers >= 1 && r.other >= 150, "limited replies are BADCOOKIE, not TC: \(r)")
+
+        // dig from a limited address: its first try is limited, its retry with the cookie is not.
+        let plain = try DecodedPacket.query(name: Self.number, type: .naptr)
+        var out = ""
+        for _ in 0..<3 {
+            try UDPLoader(source: "127.0.0.1").send(port: s.port, plain, count: 20)  // empties this second's bucket
+            out = try run(try tool("dig"), ["@127.0.0.1", "-p", String(s.port), "-b", "127.0.0.1", "+norec", "+cookie",
+                                            "+time=2", "+tries=1", Self.number, "NAPTR"]).stdout
+            if out.contains("BADCOOKIE") { break }
+        }
+        #expect(out.contains("BADCOOKIE, retrying") && out.contains("status: NOERROR") && !out.contains("ANSWER: 0"), "\(out)")
     }
 
     @Test func rrlOffMeansEveryQueryIsAnswered() throws {

@@ -132,10 +132,7 @@ final class TCPLimitHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         }
         if remaining != 0 {
-            if deadline == nil {
-                let ch = context.channel
-                deadline = context.eventLoop.scheduleTask(in: counter.limits.readTimeout) { ch.close(promise: nil) }
-            }
+            if deadline == nil, context.channel.isWritable { scheduleDeadline(context) }
         } else {
             deadline?.cancel(); deadline = nil
         }
@@ -144,9 +141,22 @@ final class TCPLimitHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         // Back-pressure: stop reading queries while the answers already written are unsent.
+        // While enumd is not reading, a message it has begun cannot be finished: its deadline
+        // waits until reading resumes. A client that reads no answers at all is still closed,
+        // by the idle timeout (no query read for `tcp-idle-timeout`).
         let writable = context.channel.isWritable
         context.channel.setOption(ChannelOptions.autoRead, value: writable).whenComplete { _ in }
-        if writable { context.read() }
+        if writable {
+            if remaining != 0, deadline == nil { scheduleDeadline(context) }
+            context.read()
+        } else {
+            deadline?.cancel(); deadline = nil
+        }
         context.fireChannelWritabilityChanged()
+    }
+
+    private func scheduleDeadline(_ context: ChannelHandlerContext) {
+        let ch = context.channel
+        deadline = context.eventLoop.scheduleTask(in: counter.limits.readTimeout) { ch.close(promise: nil) }
     }
 }

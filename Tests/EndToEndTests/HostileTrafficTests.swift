@@ -280,8 +280,8 @@ func tcpClosedByPeer(_ fd: Int32) -> Bool {
 extension HostileTrafficTests {
     /// A client that pipelines thousands of queries and reads nothing for a while gets every
     /// answer, in order, once it reads: the back-pressure (no reading while 64 KiB of answers
-    /// wait) neither loses nor deadlocks anything. (That reading stops is not observable from
-    /// here: the kernel's loopback buffers take megabytes before the client's send would block.)
+    /// wait) neither loses nor deadlocks anything. (That reading stops is shown by
+    /// `aClientThatNeverReadsIsStoppedByBackPressure`.)
     @Test func pipelinedQueriesFromALateReaderAreAllAnsweredInOrder() throws {
         let s = try EnumdServer()
         let fd = try tcpConnect(port: s.port, source: "127.0.0.1", timeoutSeconds: 10)
@@ -357,5 +357,101 @@ extension HostileTrafficTests {
         #expect(closed && took < 4, "closed after \(took) s")
         // A normal request meanwhile is served.
         #expect(try httpRequest(port: s.httpPort, path: "/health").status != 429)
+    }
+}
+
+extension HostileTrafficTests {
+    /// A client that pipelines queries and never reads cannot make enumd buffer without bound:
+    /// once 64 KiB of answers wait unsent, enumd stops reading, the kernel buffers fill, and the
+    /// client's sends block, long before the 2 million queries (80 MB) the client would send;
+    /// enumd's memory meanwhile grows by little. Another client is answered meanwhile, and when
+    /// the first one reads, every answer arrives, in order. A client that then stops reading
+    /// for good is closed by the idle timeout.
+    @Test func aClientThatNeverReadsIsStoppedByBackPressure() throws {
+        let s = try EnumdServer(["--tcp-idle-timeout", "4"])
+        let pid = s.process.processIdentifier
+        func rssKB() -> Int {
+            let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+            let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+            return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+        }
+        let rss0 = rssKB()
+        let fd = try tcpConnect(port: s.port, source: "127.0.0.1", timeoutSeconds: 10)
+        defer { close(fd) }
+        var q = try DecodedPacket.query(name: Self.number, type: .naptr)
+        let message = lengthPrefixed(q)
+        let perChunk = 1000
+        var chunk: [UInt8] = []
+        for i in 0..<perChunk {  // IDs 0..<1000, so the answers' order shows
+            q[0] = UInt8(i >> 8); q[1] = UInt8(i & 0xFF)
+            chunk += lengthPrefixed(q)
+        }
+
+        // Send whole chunks without blocking until the socket stays full for a second.
+        let cap = 2_000_000 / perChunk
+        var sentBytes = 0, chunks = 0, blockedSince: Date? = nil
+        while chunks < cap {
+            let offset = sentBytes % chunk.count
+            let r = chunk[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+            if r > 0 {
+                sentBytes += r; blockedSince = nil
+                if sentBytes % chunk.count == 0 { chunks += 1 }
+            } else {
+                if blockedSince == nil { blockedSince = Date() }
+                if Date().timeIntervalSince(blockedSince!) > 1 { break }
+                usleep(10_000)
+            }
+        }
+        #expect(chunks < cap, "enumd kept reading: \(chunks * perChunk) queries taken from a client that reads nothing")
+        let growthMB = Double(rssKB() - rss0) / 1024
+        #expect(growthMB < 64, "enumd grew \(growthMB) MB holding a non-reading client")
+
+        // Another client meanwhile: answered.
+        let other = try tcpConnect(port: s.port, source: "127.0.0.2")
+        defer { close(other) }
+        _ = message.withUnsafeBytes { send(other, $0.baseAddress, $0.count, 0) }
+        #expect(tcpReadMessage(other).map { $0[7] > 0 } == true, "another client is served")
+
+        // Now read: every answer, in order, while the rest of the last chunk goes out.
+        let total = (sentBytes + message.count - 1) / message.count  // a partly sent message is finished below
+        var pending = Array(chunk[(sentBytes % chunk.count)...].prefix(total * message.count - sentBytes))
+        var received = 0, inOrder = true, buffer: [UInt8] = []
+        var readBuf = [UInt8](repeating: 0, count: 1 << 16)
+        let deadline = Date().addingTimeInterval(120)
+        while received < total && Date() < deadline {
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN) | (pending.isEmpty ? 0 : Int16(POLLOUT)), revents: 0)
+            guard poll(&pfd, 1, 1000) > 0 else { continue }
+            if pfd.revents & Int16(POLLOUT) != 0, !pending.isEmpty {
+                let r = pending.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+                if r > 0 { pending.removeFirst(r) }
+            }
+            if pfd.revents & Int16(POLLIN) != 0 {
+                let n = recv(fd, &readBuf, readBuf.count, Int32(MSG_DONTWAIT))
+                if n == 0 { break }
+                if n > 0 { buffer += readBuf[0..<n] }
+                var p = 0
+                while buffer.count - p >= 2 {
+                    let len = Int(buffer[p]) << 8 | Int(buffer[p + 1])
+                    guard buffer.count - p >= 2 + len else { break }
+                    let id = Int(buffer[p + 2]) << 8 | Int(buffer[p + 3])
+                    if id != received % perChunk || buffer[p + 2 + 7] == 0 { inOrder = false }
+                    received += 1; p += 2 + len
+                }
+                buffer.removeFirst(p)
+            }
+        }
+        #expect(received == total && inOrder, "\(received) of \(total) answers; in order, each with an answer: \(inOrder)")
+
+        // Fill it again and read nothing more: closed (reset) after the idle timeout, 4 s.
+        var closedAfter: Double? = nil
+        let stopStart = Date()
+        while closedAfter == nil && Date().timeIntervalSince(stopStart) < 20 {
+            let r = chunk.withUnsafeBytes { send(fd, $0.baseAddress, message.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+            if r < 0 && errno != EAGAIN && errno != EWOULDBLOCK { closedAfter = Date().timeIntervalSince(stopStart); break }
+            var pfd = pollfd(fd: fd, events: 0, revents: 0)
+            if poll(&pfd, 1, 0) > 0, pfd.revents & Int16(POLLERR | POLLHUP) != 0 { closedAfter = Date().timeIntervalSince(stopStart) }
+            if r < 0 { usleep(50_000) }
+        }
+        #expect(closedAfter.map { $0 >= 3 && $0 < 12 } == true, "closed after \(closedAfter.map { String($0) } ?? "never") s")
     }
 }

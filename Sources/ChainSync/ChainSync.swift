@@ -73,6 +73,16 @@ public final class ChainSync: Service, Sendable {
     private let queue = DispatchQueue(label: "enumd.chain-rpc")
     /// What was last said about skipped values, so each problem is logged once, not every sync.
     private let reported = Mutex<(summary: String, names: Set<String>)>(("", []))
+    /// What the state directory could not take (full, unwritable): written again at each poll
+    /// until it is, so the files catch up as soon as space frees, not only at the next block.
+    private let unsaved = Mutex<Unsaved>(Unsaved())
+    struct Unsaved {
+        var table: NumberTable?
+        var serials: Snapshot?
+        /// Failed attempts in a row, per file.
+        var tableFailures = 0
+        var serialsFailures = 0
+    }
 
     /// - Parameter detailsClient: a second connection for `name_show` (owner and txid for the
     ///   HTTP API), so that those calls never hold up a sync. Nil: no details are fetched.
@@ -110,7 +120,7 @@ public final class ChainSync: Service, Sendable {
             do {
                 let tip = try await blocking { try self.client.blockCount() }
                 let needed = status.withLock { s in s.tip = tip; return s.servedHeight != tip || s.stale }
-                if needed { try await syncOnce(tip: tip) } else { markNode(.ok) }
+                if needed { try await syncOnce(tip: tip) } else { markNode(.ok); saveState() }
                 backoff = .seconds(1)
             } catch {
                 recordFailure(error)
@@ -169,11 +179,7 @@ public final class ChainSync: Service, Sendable {
             return failing
         }
         logger.info("synced height \(height): \(items.count) enum: names, \(numbers) numbers served, in \(String(format: "%.2f", seconds)) s (reading \(String(format: "%.2f", fetched - started)) s)\(wasFailing ? " (the node is answering again)" : "")")
-        if let dir = options.stateDirectory {
-            do { try StateFile.write(table, directory: dir) } catch {
-                logger.error("cannot save the snapshot (still serving it): \(error)")
-            }
-        }
+        saveState(table: table)
         store.releaseFreedMemory()  // the pages of the values read for this sync
     }
 
@@ -217,7 +223,40 @@ public final class ChainSync: Service, Sendable {
             logger.info("zone \(c.apex) serial \(c.change.fromSerial) -> \(c.change.toSerial): \(c.change.diff.deleted.count) records deleted, \(c.change.diff.added.count) added")
             store.transfers.notifyChanged(apex: c.apex, soa: c.change.toSOA)
         }
-        do { try versions.save(snapshot) } catch { logger.error("cannot save the zone serials: \(error)") }
+        saveState(serials: snapshot)
+    }
+
+    /// Writes the state file (`table`) and the zone serials (`serials`), with whatever an earlier
+    /// call could not write; what fails now is kept for the next call (each poll makes one). A
+    /// file's first failure is logged as an error and its recovery as a notice; the retries in
+    /// between say nothing, so a full disk does not fill the log as well.
+    func saveState(table: NumberTable? = nil, serials: Snapshot? = nil) {
+        guard let dir = options.stateDirectory else { return }
+        unsaved.withLock { u in
+            if let table { u.table = table }
+            if let serials { u.serials = serials }
+            if let t = u.table, attempt("the snapshot of height \(t.height)", in: dir, &u.tableFailures, { try StateFile.write(t, directory: dir) }) {
+                u.table = nil
+            }
+            if let s = u.serials, attempt("the zone serials", in: dir, &u.serialsFailures, { try versions.save(s) }) {
+                u.serials = nil
+            }
+        }
+    }
+
+    /// Runs one write of `saveState`, counting failures in a row: logs the first failure and
+    /// the recovery after failures. Returns whether it wrote.
+    private func attempt(_ what: String, in dir: String, _ failures: inout Int, _ write: () throws -> Void) -> Bool {
+        do {
+            try write()
+            if failures > 0 { logger.notice("saved \(what) in \(dir) after \(failures) failed attempts") }
+            failures = 0
+            return true
+        } catch {
+            if failures == 0 { logger.error("cannot save \(what) (served regardless; trying again at each poll): \(error)") }
+            failures += 1
+            return false
+        }
     }
 
     /// Serves new zone files (a reload): the snapshot is rebuilt from them and the chain's number

@@ -69,6 +69,9 @@ import TestSupport
         #expect(throws: (any Error).self) { try StateFile.read(directory: dir) }
 
         try FileManager.default.removeItem(atPath: StateFile.path(in: dir))
+        // The next poll (no new block) writes what could not be written.
+        s.saveState()
+        #expect(try StateFile.read(directory: dir)?.height == 1001, "written again at the next poll")
         try node.register("enum:4930123457:0", "E2U+sip=100|10|!^.*$!sip:v@x!")
         try node.mine()
         try await s.syncOnce(tip: try client.blockCount())

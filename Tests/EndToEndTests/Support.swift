@@ -34,10 +34,14 @@ final class EnumdServer: @unchecked Sendable {
 
     var stderrText: String { lock.lock(); defer { lock.unlock() }; return errText }
 
-    init(_ extra: [String] = [], zone: String = Paths.demoZone, dns: String = "127.0.0.1:0", chain: Bool = false) throws {
-        process.executableURL = URL(fileURLWithPath: Paths.enumd)
-        process.arguments = ["serve"] + (chain ? [] : ["--no-chain"]) + ["--dns", dns, "--zone", zone, "--udp-threads", "2"]
+    /// - Parameter wrapper: a command that runs enumd (its path and arguments follow), such as
+    ///   `unshare`; it must `exec` enumd so that the process is enumd itself.
+    init(_ extra: [String] = [], zone: String = Paths.demoZone, dns: String = "127.0.0.1:0", chain: Bool = false,
+         wrapper: [String] = []) throws {
+        let arguments = ["serve"] + (chain ? [] : ["--no-chain"]) + ["--dns", dns, "--zone", zone, "--udp-threads", "2"]
             + (extra.contains("--http") ? [] : ["--http", "off"]) + extra
+        process.executableURL = URL(fileURLWithPath: wrapper.first ?? Paths.enumd)
+        process.arguments = wrapper.isEmpty ? arguments : Array(wrapper.dropFirst()) + [Paths.enumd] + arguments
         process.standardError = errPipe
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice

@@ -109,8 +109,21 @@ for _ in $(seq 10); do control '{"op":"mine","n":1}' >/dev/null; sleep 3; done
 wait $w1 $w2
 # RSS is sampled every second: each sync briefly holds two snapshots, so one sample can land on
 # a peak. Start and end are the medians of the first and the last 15 samples of the soak.
-( while kill -0 "$epid" 2>/dev/null; do rss; sleep 1; done ) >"$out/soak-rss.txt" 2>/dev/null &
+# Each line: VmRSS, RssAnon, RssFile (kB). smaps at the start and the end show which mappings grew.
+( while kill -0 "$epid" 2>/dev/null; do
+    awk '/^VmRSS/ {r=$2} /^RssAnon/ {a=$2} /^RssFile/ {f=$2} END {print r, a, f}' "/proc/$epid/status"; sleep 1
+  done ) >"$out/soak-rss.txt" 2>/dev/null &
 pids+=($!)
+# The malloc heap (enum_process_heap_bytes) every 10 s: in use and free-in-arenas, in kB. In use
+# growing is live data growing; free growing with RSS is fragmentation.
+( while kill -0 "$epid" 2>/dev/null; do
+    curl -s "http://127.0.0.1:$hport/metrics" |
+      awk '/^enum_process_heap_bytes\{state="in_use"\}/ {u=$2} /^enum_process_heap_bytes\{state="free"\}/ {f=$2}
+           END {printf "%d %d\n", u / 1024, f / 1024}'
+    sleep 10
+  done ) >"$out/soak-heap.txt" 2>/dev/null &
+pids+=($!)
+cp "/proc/$epid/smaps" "$out/soak-smaps-start.txt" 2>/dev/null
 fds0=$(fds); height0=$(curl -s "http://127.0.0.1:$hport/health" | python3 -c "import json,sys;print(json.load(sys.stdin)['chain_height'])")
 
 # The chain changes every 3 s: one name updated, one registered, one block mined.
@@ -152,9 +165,12 @@ u=$!
 dnsperf -m tcp -s 127.0.0.1 -p "$dport" -d "$out/soak-queries.txt" -l "$duration" -c 4 -Q "$tcp_rate" >"$out/soak-tcp.txt" 2>&1 &
 t=$!
 wait $u $t
-median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+cp "/proc/$epid/smaps" "$out/soak-smaps-end.txt" 2>/dev/null
+median() { cut -d' ' -f1 | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 rss0=$(head -15 "$out/soak-rss.txt" | median)
 rss1=$(tail -15 "$out/soak-rss.txt" | median)
+anon0=$(head -15 "$out/soak-rss.txt" | cut -d' ' -f2 | median); anon1=$(tail -15 "$out/soak-rss.txt" | cut -d' ' -f2 | median)
+file0=$(head -15 "$out/soak-rss.txt" | cut -d' ' -f3 | median); file1=$(tail -15 "$out/soak-rss.txt" | cut -d' ' -f3 | median)
 wait $mpid
 sleep 3
 fds1=$(fds)
@@ -173,6 +189,9 @@ echo "  tcp: $tres"
 echo "  chain: $(cat "$out/soak-mutator.txt"); height served $height0 -> $height1"
 echo "  answer errors: $errors (lost $lost, SERVFAIL $servfail, other rcodes $other)"
 echo "  rss: ${rss0} kB -> ${rss1} kB (${growth}%)"
+echo "    of which anonymous ${anon0} kB -> ${anon1} kB, file-backed ${file0} kB -> ${file1} kB"
+heap() { $1 -5 "$out/soak-heap.txt" | cut -d' ' -f"$2" | median; }  # medians: a sample can land on a sync
+echo "  heap in use: $(heap head 1) kB -> $(heap tail 1) kB, free in the arenas $(heap head 2) kB -> $(heap tail 2) kB (every 10 s: $out/soak-heap.txt)"
 echo "  fds: $fds0 -> $fds1"
 ok=1
 [ "$errors" -eq 0 ] || ok=0

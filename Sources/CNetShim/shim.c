@@ -71,3 +71,14 @@ int enumd_malloc_trim(void) {
     return 0;
 #endif
 }
+
+void enumd_heap_bytes(size_t *in_use, size_t *free_bytes) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+    struct mallinfo2 m = mallinfo2();
+    *in_use = m.uordblks + m.hblkhd;
+    *free_bytes = m.fordblks;
+#else
+    *in_use = 0;
+    *free_bytes = 0;
+#endif
+}

@@ -29,4 +29,13 @@ public final class StateStore: Sendable {
     public func releaseFreedMemory() {
         _ = enumd_malloc_trim()
     }
+
+    /// The malloc heap: octets in use, and octets free but kept in the arenas (glibc's
+    /// mallinfo2). In use growing means live data grows; free growing with RSS means
+    /// fragmentation. Walks every arena under its lock: for the metrics, not per query.
+    public static func heapBytes() -> (inUse: Int, free: Int) {
+        var inUse = 0, free = 0
+        enumd_heap_bytes(&inUse, &free)
+        return (inUse, free)
+    }
 }

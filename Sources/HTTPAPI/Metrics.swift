@@ -67,6 +67,10 @@ extension HTTPAPI {
             }
         }
         w.transfers(store.transfers.statistics, snapshot: snapshot)
+        let heap = StateStore.heapBytes()
+        w.family("enum_process_heap_bytes", "gauge", "The malloc heap (glibc mallinfo2): octets in use, and octets free but held in the arenas.")
+        w.sample("enum_process_heap_bytes", ["state": "in_use"], Double(heap.inUse))
+        w.sample("enum_process_heap_bytes", ["state": "free"], Double(heap.free))
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                         body: ResponseBody(byteBuffer: ByteBuffer(string: w.text)))
     }

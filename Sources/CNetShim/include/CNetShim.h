@@ -28,4 +28,8 @@ size_t enumd_control_space(void);
 /// memory in every malloc arena back to the kernel. Returns 1 if memory was released.
 int enumd_malloc_trim(void);
 
+/// glibc's mallinfo2 over every arena: octets allocated and not freed (mmapped blocks included),
+/// and octets free inside the arenas. Zero where mallinfo2 is missing.
+void enumd_heap_bytes(size_t *in_use, size_t *free_bytes);
+
 #endif

@@ -1,5 +1,8 @@
 import DNSWire
 import ENUMCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A TSIG key (RFC 8945): its name, written `NAME:hmac-sha256:BASE64` in the config
 /// (`tsig-key`), as `dig -y` and `tsig-keygen` write it. Only HMAC-SHA256 is offered: RFC 8945
@@ -366,4 +369,36 @@ extension Responder {
             return put(m)
         }
     }
+}
+
+/// What is wrong with an `allow-transfer`, `notify` or `tsig-key` setting (ZoneTransfer.swift).
+/// Here, beside the key parser, so that the responder and TSIG build without SwiftNIO (the fuzz
+/// targets, `scripts/fuzz`).
+public enum TransferConfigError: Error, Equatable, Sendable, CustomStringConvertible {
+    case badNetwork(String)
+    case badRule(String)
+    case badKey(String, String)
+    case badNotify(String, String)
+    case unknownKey(DomainName)
+    case duplicateKey(DomainName)
+
+    public var description: String {
+        switch self {
+        case .badNetwork(let t): return "'\(t)' is not an address or network (write 192.0.2.0/24, 2001:db8::/32 or 127.0.0.1)"
+        case .badRule(let t): return "'\(t)' is not 'CIDR' or 'CIDR KEYNAME'"
+        case .badKey(let t, let why):
+            let shown = t.split(separator: ":").prefix(2).joined(separator: ":")
+            return "tsig-key '\(shown):...': \(why)"
+        case .badNotify(let t, let why): return "notify '\(t)': \(why)"
+        case .unknownKey(let k): return "TSIG key \(k) is used but not defined with tsig-key"
+        case .duplicateKey(let k): return "TSIG key \(k) is defined twice"
+        }
+    }
+}
+
+/// Seconds since 1970: TSIG's time signed (RFC 8945 section 4.3.2).
+public func wallClockSeconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return UInt64(ts.tv_sec)
 }

@@ -120,28 +120,6 @@ public struct TransferPolicy: Sendable, Equatable {
     func key(_ name: DomainName) -> TSIGKey? { keys.first { $0.name == name } }
 }
 
-public enum TransferConfigError: Error, Equatable, Sendable, CustomStringConvertible {
-    case badNetwork(String)
-    case badRule(String)
-    case badKey(String, String)
-    case badNotify(String, String)
-    case unknownKey(DomainName)
-    case duplicateKey(DomainName)
-
-    public var description: String {
-        switch self {
-        case .badNetwork(let t): return "'\(t)' is not an address or network (write 192.0.2.0/24, 2001:db8::/32 or 127.0.0.1)"
-        case .badRule(let t): return "'\(t)' is not 'CIDR' or 'CIDR KEYNAME'"
-        case .badKey(let t, let why):
-            let shown = t.split(separator: ":").prefix(2).joined(separator: ":")
-            return "tsig-key '\(shown):...': \(why)"
-        case .badNotify(let t, let why): return "notify '\(t)': \(why)"
-        case .unknownKey(let k): return "TSIG key \(k) is used but not defined with tsig-key"
-        case .duplicateKey(let k): return "TSIG key \(k) is defined twice"
-        }
-    }
-}
-
 /// Counters for the log, tests and metrics.
 public struct TransferStatistics: Sendable, Equatable {
     public var axfr = 0
@@ -309,12 +287,6 @@ public final class ZoneTransfers: Sendable {
         logger.info("\(request.kind == .ixfr ? "IXFR (as AXFR)" : "AXFR") of \(zone.apex) serial \(zone.serial) for \(peer ?? "?"): \(w.records) records in \(messages.count) message(s)")
         return messages
     }
-}
-
-public func wallClockSeconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return UInt64(ts.tv_sec)
 }
 
 /// The parts of an AXFR or IXFR request that matter (RFC 5936 section 2.1, RFC 1995 section 3).

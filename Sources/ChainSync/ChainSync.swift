@@ -120,13 +120,14 @@ public final class ChainSync: Service, Sendable {
             do {
                 let tip = try await blocking { try self.client.blockCount() }
                 let needed = status.withLock { s in s.tip = tip; return s.servedHeight != tip || s.stale }
-                if needed { try await syncOnce(tip: tip) } else { markNode(.ok); saveState() }
+                if needed { try await syncOnce(tip: tip) } else { markNode(.ok) }
                 backoff = .seconds(1)
             } catch {
                 recordFailure(error)
                 wait = min(backoff, options.pollInterval)
                 backoff = min(backoff * 2, options.maxBackoff)
             }
+            saveState()  // what the state directory could not take before, node up or down
             let pause = wait
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }

@@ -103,6 +103,9 @@ import TestSupport
         #expect(m.text.contains("enum_http_requests_total{route=\"/enum/list\",status=\"400\"} 3"))
         #expect(m.text.contains("enum_snapshot_records_served 3"))
         #expect(m.text.contains("# TYPE enum_dns_answer_duration_seconds histogram"))
+        // The malloc heap (glibc mallinfo2): a running server has some in use.
+        let heap = m.text.split(separator: "\n").first { $0.hasPrefix("enum_process_heap_bytes{state=\"in_use\"}") }
+        #expect((heap.flatMap { Double($0.split(separator: " ").last!) } ?? 0) > 1_000_000, "\(heap ?? "no heap metric")")
     }
 
     @Test func chainBackedLookupListAndHealth() throws {

@@ -29,10 +29,6 @@ final class UDPLoader {
     /// Sends `count` copies of `query` (IDs 0..<count) as fast as the socket takes them, then
     /// collects replies until 300 ms pass without one.
     func flood(port: Int, _ query: [UInt8], count: Int) -> (answers: Int, truncated: Int, other: Int) {
-        var to = sockaddr_in()
-        to.sin_family = sa_family_t(AF_INET)
-        to.sin_port = UInt16(port).bigEndian
-        to.sin_addr.s_addr = inet_addr("127.0.0.1")
         var q = query
         var answers = 0, truncated = 0, other = 0
         var buf = [UInt8](repeating: 0, count: 65535)
@@ -45,9 +41,7 @@ final class UDPLoader {
         }
         for i in 0..<count {
             q[0] = UInt8(i >> 8); q[1] = UInt8(i & 0xFF)
-            _ = withUnsafePointer(to: &to) { p in
-                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, q, q.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
+            sendTo(port: port, q)
             if i % 64 == 63 { drain(wait: false) }
         }
         drain(wait: true)
@@ -56,26 +50,23 @@ final class UDPLoader {
 
     /// Sends `count` copies of `query` and reads no reply.
     func send(port: Int, _ query: [UInt8], count: Int) {
-        var to = sockaddr_in()
-        to.sin_family = sa_family_t(AF_INET)
-        to.sin_port = UInt16(port).bigEndian
-        to.sin_addr.s_addr = inet_addr("127.0.0.1")
-        for _ in 0..<count {
-            _ = withUnsafePointer(to: &to) { p in
-                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, query, query.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-        }
+        for _ in 0..<count { sendTo(port: port, query) }
     }
 
-    /// One query, one reply (nil on timeout).
-    func exchange(port: Int, _ query: [UInt8]) -> [UInt8]? {
+    /// One datagram to 127.0.0.1:`port`.
+    func sendTo(port: Int, _ message: [UInt8]) {
         var to = sockaddr_in()
         to.sin_family = sa_family_t(AF_INET)
         to.sin_port = UInt16(port).bigEndian
         to.sin_addr.s_addr = inet_addr("127.0.0.1")
         _ = withUnsafePointer(to: &to) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, query, query.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, message, message.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
+    }
+
+    /// One query, one reply (nil on timeout).
+    func exchange(port: Int, _ query: [UInt8]) -> [UInt8]? {
+        sendTo(port: port, query)
         var buf = [UInt8](repeating: 0, count: 65535)
         let n = recv(fd, &buf, buf.count, 0)
         return n > 0 ? Array(buf[0..<n]) : nil
